@@ -1,0 +1,174 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace LlmRouter;
+
+/// <summary>Validates the router's options at start-up; each message names the field, and the endpoint where there is one.</summary>
+internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOptions>
+{
+    private readonly EndpointRegistration[] _registrations;
+    private readonly IServiceProviderIsKeyedService? _keyedServices;
+
+    public LlmRouterOptionsValidator(IEnumerable<EndpointRegistration> registrations, IServiceProvider services)
+    {
+        _registrations = [.. registrations];
+        _keyedServices = services.GetService<IServiceProviderIsKeyedService>();
+    }
+
+    public ValidateOptionsResult Validate(string? name, LlmRouterOptions options)
+    {
+        var errors = new List<string>();
+        ValidateRouter(options, errors);
+        ValidateRegistrations(errors);
+
+        if (options.Endpoints.Count == 0)
+        {
+            errors.Add("LlmRouter has no endpoints. Add one with AddEndpoint(...) or under 'LlmRouter:Endpoints' in configuration.");
+        }
+
+        bool anyWeight = false;
+        foreach ((string endpointName, EndpointOptions endpoint) in options.Endpoints)
+        {
+            if (endpoint is null)
+            {
+                errors.Add($"Endpoint '{endpointName}' has no settings.");
+                continue;
+            }
+
+            anyWeight |= endpoint.Weight > 0;
+            ValidateEndpoint(endpointName, endpoint, errors);
+            if (!HasRegistration(endpointName) && _keyedServices?.IsKeyedService(typeof(IChatClient), endpointName) == false)
+            {
+                errors.Add(
+                    $"Endpoint '{endpointName}' is configured but no IChatClient is registered for it. Register a keyed IChatClient " +
+                    $"with key '{endpointName}' (for example AddKeyedChatClient(\"{endpointName}\", ...)) or add it with AddEndpoint.");
+            }
+        }
+
+        if (options.Strategy == RoutingStrategy.WeightedRandom && options.Endpoints.Count > 0 && !anyWeight)
+        {
+            errors.Add("Strategy is WeightedRandom but every endpoint has Weight 0; give at least one endpoint a positive Weight.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateRouter(LlmRouterOptions options, List<string> errors)
+    {
+        if (!Enum.IsDefined(options.Strategy))
+        {
+            errors.Add($"Strategy '{options.Strategy}' is not a RoutingStrategy; use one of: {string.Join(", ", Enum.GetNames<RoutingStrategy>())}.");
+        }
+
+        CheckTimeout("AttemptTimeout", options.AttemptTimeout, errors);
+
+        RetryOptions retry = options.Retry;
+        if (retry.MaxAttempts is < 1 or > 100)
+        {
+            errors.Add($"Retry:MaxAttempts must be between 1 and 100 (was {retry.MaxAttempts}).");
+        }
+
+        if (retry.MaxRetriesPerEndpoint is < 0 or > 10)
+        {
+            errors.Add($"Retry:MaxRetriesPerEndpoint must be between 0 and 10 (was {retry.MaxRetriesPerEndpoint}).");
+        }
+
+        CheckNotNegative("Retry:BaseDelay", retry.BaseDelay, errors);
+        CheckNotNegative("Retry:MaxRetryAfter", retry.MaxRetryAfter, errors);
+        if (retry.MaxDelay < retry.BaseDelay)
+        {
+            errors.Add($"Retry:MaxDelay ({retry.MaxDelay}) must be at least Retry:BaseDelay ({retry.BaseDelay}).");
+        }
+
+        HealthOptions health = options.Health;
+        CheckNotNegative("Health:AuthFailureCooldown", health.AuthFailureCooldown, errors);
+        CheckNotNegative("Health:DefaultRateLimitCooldown", health.DefaultRateLimitCooldown, errors);
+        if (health.MaxRateLimitCooldown < health.DefaultRateLimitCooldown)
+        {
+            errors.Add($"Health:MaxRateLimitCooldown ({health.MaxRateLimitCooldown}) must be at least Health:DefaultRateLimitCooldown ({health.DefaultRateLimitCooldown}).");
+        }
+    }
+
+    private void ValidateRegistrations(List<string> errors)
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var reported = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (EndpointRegistration registration in _registrations)
+        {
+            if (!seen.Add(registration.Name) && reported.Add(registration.Name))
+            {
+                errors.Add($"Endpoint '{registration.Name}' is added more than once; endpoint names must be unique (ignoring case).");
+            }
+
+            if (registration.ServiceKey is { } key && _keyedServices?.IsKeyedService(typeof(IChatClient), key) == false)
+            {
+                errors.Add(
+                    $"Endpoint '{registration.Name}' wraps the keyed IChatClient '{key}', but none is registered with that key. " +
+                    "Register it (for example with AddKeyedChatClient) before the router is resolved.");
+            }
+        }
+    }
+
+    private static void ValidateEndpoint(string name, EndpointOptions endpoint, List<string> errors)
+    {
+        if (!double.IsFinite(endpoint.Weight) || endpoint.Weight < 0)
+        {
+            errors.Add($"Endpoint '{name}': Weight must be a finite number of at least 0 (was {endpoint.Weight}).");
+        }
+
+        if (endpoint.InputCostPerMillionTokens < 0)
+        {
+            errors.Add($"Endpoint '{name}': InputCostPerMillionTokens must not be negative (was {endpoint.InputCostPerMillionTokens}).");
+        }
+
+        if (endpoint.OutputCostPerMillionTokens < 0)
+        {
+            errors.Add($"Endpoint '{name}': OutputCostPerMillionTokens must not be negative (was {endpoint.OutputCostPerMillionTokens}).");
+        }
+
+        if (endpoint.AttemptTimeout is { } timeout)
+        {
+            CheckTimeout($"Endpoint '{name}': AttemptTimeout", timeout, errors);
+        }
+
+        if (endpoint.ContextWindowTokens is <= 0)
+        {
+            errors.Add($"Endpoint '{name}': ContextWindowTokens must be positive when set (was {endpoint.ContextWindowTokens}).");
+        }
+
+        if (endpoint.Group is { } group && string.IsNullOrWhiteSpace(group))
+        {
+            errors.Add($"Endpoint '{name}': Group must not be empty or white space; leave it unset for no group.");
+        }
+    }
+
+    private bool HasRegistration(string name)
+    {
+        foreach (EndpointRegistration registration in _registrations)
+        {
+            if (string.Equals(registration.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void CheckTimeout(string field, TimeSpan value, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{field} must be positive or Infinite (was {value}).");
+        }
+    }
+
+    private static void CheckNotNegative(string field, TimeSpan value, List<string> errors)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            errors.Add($"{field} must not be negative (was {value}).");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+namespace LlmRouter;
+
+/// <summary>Settings of one named endpoint of the router.</summary>
+/// <remarks>
+/// Bound from configuration under <c>LlmRouter:Endpoints:{name}</c> or set in code through
+/// <c>LlmRouterBuilder.AddEndpoint</c>. Validated at start-up; an invalid value fails with a message naming the endpoint
+/// and the field.
+/// </remarks>
+public sealed class EndpointOptions
+{
+    /// <summary>Gets or sets the relative share of traffic under <see cref="RoutingStrategy.WeightedRandom"/>.</summary>
+    /// <remarks>Default 1. Must be finite and at least 0; an endpoint of weight 0 is only used for failover.</remarks>
+    public double Weight { get; set; } = 1;
+
+    /// <summary>Gets or sets the priority under <see cref="RoutingStrategy.Ordered"/>; lower values are tried first.</summary>
+    /// <remarks>Default 0. Endpoints of equal priority keep their registration order.</remarks>
+    public int Priority { get; set; }
+
+    /// <summary>Gets or sets the group (a model alias such as "smart" or "cheap") this endpoint serves.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no group. A request that names a group, through
+    /// <see cref="Microsoft.Extensions.AI.ChatOptions.ModelId"/> or <see cref="RoutingHints.Group"/>, is served only by
+    /// the endpoints of that group; a request that names none may be served by any endpoint.
+    /// </remarks>
+    public string? Group { get; set; }
+
+    /// <summary>Gets or sets the price of one million input tokens, in the currency of your choice.</summary>
+    /// <remarks>Default 0. Must not be negative.</remarks>
+    public decimal InputCostPerMillionTokens { get; set; }
+
+    /// <summary>Gets or sets the price of one million output tokens, in the currency of your choice.</summary>
+    /// <remarks>Default 0. Must not be negative.</remarks>
+    public decimal OutputCostPerMillionTokens { get; set; }
+
+    /// <summary>Gets or sets the timeout of one attempt on this endpoint, overriding <see cref="LlmRouterOptions.AttemptTimeout"/>.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: the router's value. Must be positive or <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// For a streamed response it bounds the wait for each update, the first one included.
+    /// </remarks>
+    public TimeSpan? AttemptTimeout { get; set; }
+
+    /// <summary>Gets or sets the context window of the endpoint's model, in tokens.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: unknown. A request that fails with <see cref="FailureKind.ContextLength"/> fails
+    /// over only to endpoints whose window is known and larger than the failed endpoint's.
+    /// </remarks>
+    public int? ContextWindowTokens { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether this endpoint may serve requests that another endpoint refused by content filter.</summary>
+    /// <remarks>
+    /// Default <see langword="false"/>. A <see cref="FailureKind.ContentFilter"/> failure, or a response whose finish reason
+    /// is <see cref="Microsoft.Extensions.AI.ChatFinishReason.ContentFilter"/>, fails over only to endpoints marked so.
+    /// </remarks>
+    public bool IsContentFilterFallback { get; set; }
+}

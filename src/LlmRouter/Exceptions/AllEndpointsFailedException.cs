@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text;
+
+namespace LlmRouter;
+
+/// <summary>Thrown when every attempt the router was allowed to make failed.</summary>
+/// <remarks><see cref="Exception.InnerException"/> is the last attempt's exception.</remarks>
+public sealed class AllEndpointsFailedException : LlmRouterException
+{
+    /// <summary>Initializes a new instance of the <see cref="AllEndpointsFailedException"/> class.</summary>
+    public AllEndpointsFailedException()
+    {
+        Attempts = [];
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="AllEndpointsFailedException"/> class with a message.</summary>
+    /// <param name="message">What happened.</param>
+    public AllEndpointsFailedException(string message)
+        : base(message)
+    {
+        Attempts = [];
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="AllEndpointsFailedException"/> class with a message and a cause.</summary>
+    /// <param name="message">What happened.</param>
+    /// <param name="innerException">The cause.</param>
+    public AllEndpointsFailedException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+        Attempts = [];
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="AllEndpointsFailedException"/> class from the attempts made.</summary>
+    /// <param name="attempts">Every attempt, in order.</param>
+    public AllEndpointsFailedException(IReadOnlyList<RoutingAttempt> attempts)
+        : base(Describe(attempts), LastException(attempts))
+    {
+        Attempts = attempts;
+    }
+
+    /// <summary>Gets every attempt the router made, in order: endpoint, failure kind, duration and exception.</summary>
+    public IReadOnlyList<RoutingAttempt> Attempts { get; }
+
+    private static Exception? LastException(IReadOnlyList<RoutingAttempt>? attempts)
+    {
+        ArgumentNullException.ThrowIfNull(attempts);
+        return attempts.Count > 0 ? attempts[^1].Exception : null;
+    }
+
+    private static string Describe(IReadOnlyList<RoutingAttempt> attempts)
+    {
+        ArgumentNullException.ThrowIfNull(attempts);
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"All {attempts.Count} attempt(s) failed; no endpoint could serve the request.");
+        foreach (RoutingAttempt attempt in attempts)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" [{attempt.Endpoint}: {attempt.Failure?.ToString() ?? "succeeded"} after {attempt.Duration.TotalMilliseconds:0} ms");
+            if (attempt.Exception is { } exception)
+            {
+                text.Append(CultureInfo.InvariantCulture, $", {exception.GetType().Name}");
+            }
+
+            text.Append(']');
+        }
+
+        text.Append(" Check the endpoints' health and the inner exceptions in Attempts.");
+        return text.ToString();
+    }
+}

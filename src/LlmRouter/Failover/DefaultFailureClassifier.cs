@@ -1,0 +1,110 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Net;
+using System.Net.Sockets;
+
+namespace LlmRouter;
+
+/// <summary>The built-in classifier: HTTP status codes, the OpenAI SDK's <see cref="ClientResultException"/>, timeouts and I/O errors.</summary>
+/// <remarks>
+/// An exception it does not recognise is <see cref="FailureKind.Transient"/>: failing over is the safe default for
+/// an unknown failure, and the health model still sees it.
+/// </remarks>
+internal sealed class DefaultFailureClassifier : IFailureClassifier
+{
+    private static readonly string[] ContextLengthMarkers =
+    [
+        "context_length_exceeded", "maximum context length", "prompt is too long", "context window",
+    ];
+
+    private static readonly string[] ContentFilterMarkers =
+    [
+        "content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy",
+    ];
+
+    private readonly TimeProvider _timeProvider;
+
+    public DefaultFailureClassifier(TimeProvider timeProvider) => _timeProvider = timeProvider;
+
+    public FailureClassification? Classify(Exception exception) => exception switch
+    {
+        ClientResultException e when e.Status > 0 => ClassifyClientResult(e),
+        HttpRequestException { StatusCode: { } status } e => FromStatus((int)status, e.Message, null),
+        HttpRequestException => new(FailureKind.Transient),
+        TimeoutException => new(FailureKind.Timeout),
+
+        // Not the caller's token and not our attempt timer (both are recognised before classifiers run):
+        // an SDK's own timeout, such as HttpClient.Timeout.
+        OperationCanceledException => new(FailureKind.Timeout),
+        IOException or SocketException => new(FailureKind.Transient),
+        ClientResultException => new(FailureKind.Transient), // no status: the connection failed before a response
+        _ => null,
+    };
+
+    /// <summary>Maps an HTTP status, with the error text, to a failure kind.</summary>
+    internal static FailureClassification FromStatus(int status, string? errorText, TimeSpan? retryAfter)
+    {
+        FailureKind kind = status switch
+        {
+            429 => FailureKind.RateLimited,
+            408 => FailureKind.Timeout,
+            401 or 403 or 404 => FailureKind.Auth,
+            413 => FailureKind.ContextLength,
+            400 or 422 when Contains(errorText, ContextLengthMarkers) => FailureKind.ContextLength,
+            400 or 422 when Contains(errorText, ContentFilterMarkers) => FailureKind.ContentFilter,
+            409 => FailureKind.Transient, // a conflict on the provider's side, such as a concurrent update; passes
+            >= 400 and < 500 => FailureKind.BadRequest,
+            _ => FailureKind.Transient, // 5xx, 529 overloaded, and anything unexpected
+        };
+
+        // Some providers send Retry-After on 503/529 too: keep it, the backoff honours it.
+        return new FailureClassification(kind, retryAfter);
+    }
+
+    private FailureClassification ClassifyClientResult(ClientResultException exception)
+    {
+        PipelineResponse? response = exception.GetRawResponse();
+        TimeSpan? retryAfter = null;
+        string? body = null;
+        if (response is not null)
+        {
+            _ = response.Headers.TryGetValue("retry-after-ms", out string? retryAfterMs);
+            _ = response.Headers.TryGetValue("retry-after", out string? retryAfterValue);
+            retryAfter = RetryAfterParser.Parse(retryAfterMs, retryAfterValue, _timeProvider.GetUtcNow());
+            body = TryReadBody(response);
+        }
+
+        return FromStatus(exception.Status, body is null ? exception.Message : exception.Message + "\n" + body, retryAfter);
+    }
+
+    private static string? TryReadBody(PipelineResponse response)
+    {
+        try
+        {
+            // Content throws when the response was not buffered (a stream); error responses are buffered by the SDK.
+            return response.Content.ToString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static bool Contains(string? text, string[] markers)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return false;
+        }
+
+        foreach (string marker in markers)
+        {
+            if (text.Contains(marker, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

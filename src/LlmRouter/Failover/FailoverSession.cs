@@ -1,0 +1,205 @@
+using System.Runtime.ExceptionServices;
+
+namespace LlmRouter;
+
+/// <summary>
+/// The failover state of one request: which endpoint to try next and when, what each failure means for the plan and
+/// for the endpoint's health, and the record of every attempt.
+/// </summary>
+/// <remarks>Used by one request at a time; shared by the non-streaming and the streaming executors.</remarks>
+internal sealed class FailoverSession
+{
+    private readonly RouterRuntime _runtime;
+    private readonly List<PlanEntry> _queue;
+    private readonly CancellationToken _cancellationToken;
+    private string? _lastFailedEndpoint;
+
+    public FailoverSession(RouterRuntime runtime, RouterEndpoint[] candidates, CancellationToken cancellationToken)
+    {
+        _runtime = runtime;
+        _cancellationToken = cancellationToken;
+        _queue = new List<PlanEntry>(candidates.Length + 1);
+        foreach (RouterEndpoint endpoint in candidates)
+        {
+            _queue.Add(new PlanEntry(endpoint, 0, 0));
+        }
+    }
+
+    public List<RoutingAttempt> Attempts { get; } = new(2);
+
+    /// <summary>Takes the next planned attempt, waiting until it may start; <see langword="null"/> when the plan or the attempt limit is exhausted.</summary>
+    /// <exception cref="OperationCanceledException">The caller cancelled while waiting.</exception>
+    public async ValueTask<PlanEntry?> NextAsync()
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        if (_queue.Count == 0 || Attempts.Count >= _runtime.Options.Retry.MaxAttempts)
+        {
+            return null;
+        }
+
+        PlanEntry entry = _queue[0];
+        _queue.RemoveAt(0);
+
+        TimeProvider time = _runtime.TimeProvider;
+        long now = time.GetTimestamp();
+        if (entry.NotBefore > now)
+        {
+            await Task.Delay(time.GetElapsedTime(now, entry.NotBefore), time, _cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_lastFailedEndpoint is not null && !string.Equals(_lastFailedEndpoint, entry.Endpoint.Name, StringComparison.Ordinal))
+        {
+            Log.FailingOver(_runtime.Logger, _lastFailedEndpoint, entry.Endpoint.Name);
+        }
+
+        return entry;
+    }
+
+    /// <summary>Tells what kind of failure an attempt met: the caller's cancellation and the attempt timeout first, then the classifiers.</summary>
+    public FailureClassification Classify(Exception exception, AttemptScope scope)
+    {
+        if (_cancellationToken.IsCancellationRequested)
+        {
+            return new FailureClassification(FailureKind.Canceled);
+        }
+
+        if (scope.TimedOut)
+        {
+            return new FailureClassification(FailureKind.Timeout);
+        }
+
+        return _runtime.Classifier.Classify(exception);
+    }
+
+    /// <summary>Records a failed attempt, applies its effect on health and on the plan, and tells whether the request must stop.</summary>
+    /// <returns><see langword="true"/> when the request must end with this failure (cancellation, or a request error no other endpoint can fix).</returns>
+    public bool OnFailure(PlanEntry entry, FailureClassification classification, Exception? exception, TimeSpan duration)
+    {
+        RouterEndpoint endpoint = entry.Endpoint;
+        FailureKind kind = classification.Kind;
+        Attempts.Add(new RoutingAttempt(endpoint.Name, kind, duration, exception, classification.RetryAfter));
+        if (kind == FailureKind.Canceled)
+        {
+            return true;
+        }
+
+        if (kind == FailureKind.ContentFilter && exception is null)
+        {
+            Log.ContentRefused(_runtime.Logger, endpoint.Name);
+        }
+        else
+        {
+            Log.AttemptFailed(_runtime.Logger, Attempts.Count, endpoint.Name, kind, duration.TotalMilliseconds, exception);
+        }
+
+        _lastFailedEndpoint = endpoint.Name;
+        ApplyHealthEffect(endpoint, classification);
+
+        switch (kind)
+        {
+            case FailureKind.BadRequest:
+                return true;
+            case FailureKind.ContentFilter:
+                _ = _queue.RemoveAll(static e => !e.Endpoint.Options.IsContentFilterFallback);
+                return _queue.Count == 0;
+            case FailureKind.ContextLength:
+                int? window = endpoint.Options.ContextWindowTokens;
+                _ = _queue.RemoveAll(e => e.Endpoint.Options.ContextWindowTokens is not { } larger || (window is { } w && larger <= w));
+                return _queue.Count == 0;
+            case FailureKind.Transient:
+            case FailureKind.RateLimited:
+                ScheduleRetry(entry, classification);
+                return false;
+            default: // Timeout, Auth: move on
+                return false;
+        }
+    }
+
+    /// <summary>Whether a response refused by content filter may still be served by a fallback endpoint.</summary>
+    public bool HasContentFilterFallback()
+    {
+        foreach (PlanEntry entry in _queue)
+        {
+            if (entry.Endpoint.Options.IsContentFilterFallback)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public RoutingInfo OnSuccess(PlanEntry entry, TimeSpan duration)
+    {
+        Attempts.Add(new RoutingAttempt(entry.Endpoint.Name, null, duration, null, null));
+        return new RoutingInfo(entry.Endpoint.Name, Attempts.ToArray());
+    }
+
+    /// <summary>The exception that ends a request whose plan ran out.</summary>
+    public Exception Exhausted()
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        Log.AllEndpointsFailed(_runtime.Logger, Attempts.Count);
+        return new AllEndpointsFailedException(Attempts);
+    }
+
+    /// <summary>Ends the request with the failure that stopped it.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public void ThrowStop(FailureClassification classification, Exception exception)
+    {
+        if (classification.Kind == FailureKind.Canceled)
+        {
+            _cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        // A request error is the caller's to fix: they get the provider's own exception, as from a direct call.
+        ExceptionDispatchInfo.Throw(exception);
+    }
+
+    private void ApplyHealthEffect(RouterEndpoint endpoint, FailureClassification classification)
+    {
+        HealthOptions health = _runtime.Options.Health;
+        TimeSpan cooldown = classification.Kind switch
+        {
+            FailureKind.RateLimited => Min(classification.RetryAfter ?? health.DefaultRateLimitCooldown, health.MaxRateLimitCooldown),
+            FailureKind.Auth => health.AuthFailureCooldown,
+            _ => TimeSpan.Zero,
+        };
+
+        if (cooldown > TimeSpan.Zero && endpoint.Cooldown.ExtendTo(_runtime.TimeProvider.GetTimestamp() + ToTicks(cooldown)))
+        {
+            Log.CoolingDown(_runtime.Logger, endpoint.Name, cooldown.TotalMilliseconds, classification.Kind);
+        }
+    }
+
+    private void ScheduleRetry(PlanEntry entry, FailureClassification classification)
+    {
+        RetryOptions retry = _runtime.Options.Retry;
+        if (entry.Retries >= retry.MaxRetriesPerEndpoint)
+        {
+            return;
+        }
+
+        TimeSpan backoff = Backoff.FullJitter(entry.Retries, retry.BaseDelay, retry.MaxDelay, _runtime.Random());
+        TimeSpan delay = classification.RetryAfter is { } retryAfter && retryAfter > backoff ? retryAfter : backoff;
+        if (delay > retry.MaxRetryAfter)
+        {
+            return; // longer than we may wait: the endpoint cools down and the request moves on
+        }
+
+        var again = new PlanEntry(entry.Endpoint, entry.Retries + 1, _runtime.TimeProvider.GetTimestamp() + ToTicks(delay));
+        Log.RetryScheduled(_runtime.Logger, entry.Endpoint.Name, delay.TotalMilliseconds, classification.Kind);
+        if (classification.Kind == FailureKind.RateLimited)
+        {
+            _queue.Add(again); // the other candidates go first; we come back once they are spent
+        }
+        else
+        {
+            _queue.Insert(0, again);
+        }
+    }
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _runtime.TimeProvider.TimestampFrequency);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

@@ -1,0 +1,36 @@
+namespace LlmRouter;
+
+/// <summary>Settings of the router, bound from the <c>LlmRouter</c> configuration section or set in code.</summary>
+/// <remarks>Validated once at start-up; every error message names the field, and the endpoint where there is one.</remarks>
+public sealed class LlmRouterOptions
+{
+    /// <summary>Gets or sets how candidate endpoints are ordered for each request.</summary>
+    /// <remarks>Default <see cref="RoutingStrategy.Ordered"/>.</remarks>
+    public RoutingStrategy Strategy { get; set; } = RoutingStrategy.Ordered;
+
+    /// <summary>Gets or sets the timeout of one attempt, unless the endpoint sets its own.</summary>
+    /// <remarks>
+    /// Default 100 s. Positive or <see cref="Timeout.InfiniteTimeSpan"/>. For a streamed response it bounds the wait
+    /// for each update. An attempt that times out fails as <see cref="FailureKind.Timeout"/> and the request fails over;
+    /// the caller's own cancellation never fails over.
+    /// </remarks>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Gets the endpoints by name.</summary>
+    /// <remarks>Names are compared ignoring case. Endpoints added in code appear here too.</remarks>
+    public IDictionary<string, EndpointOptions> Endpoints { get; } =
+        new Dictionary<string, EndpointOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets the retry and failover settings.</summary>
+    public RetryOptions Retry { get; } = new();
+
+    /// <summary>Gets the settings of what the router remembers about endpoints between requests.</summary>
+    public HealthOptions Health { get; } = new();
+
+    /// <summary>Gets or sets the source of uniformly distributed random numbers in [0, 1) for jitter and weighted choices.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: <see cref="Random.Shared"/>. Set a seeded source to make a run reproducible.
+    /// It may be called from many threads at once.
+    /// </remarks>
+    public Func<double>? Randomizer { get; set; }
+}

@@ -1,0 +1,24 @@
+namespace LlmRouter;
+
+/// <summary>How the router served a response: the endpoint that answered and every attempt before it.</summary>
+/// <remarks>Read it with <c>response.GetRoutingInfo()</c>, on a response or on the updates of a stream.</remarks>
+public sealed class RoutingInfo
+{
+    internal RoutingInfo(string endpoint, IReadOnlyList<RoutingAttempt> attempts)
+    {
+        Endpoint = endpoint;
+        Attempts = attempts;
+    }
+
+    /// <summary>Gets the name of the endpoint that served the response.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>Gets every attempt made for the request, in order; the last one served it.</summary>
+    public IReadOnlyList<RoutingAttempt> Attempts { get; }
+
+    /// <summary>Gets a value indicating whether an endpoint other than the first one tried served the response.</summary>
+    public bool FailedOver => Attempts.Count > 0 && !string.Equals(Attempts[0].Endpoint, Endpoint, StringComparison.Ordinal);
+
+    /// <inheritdoc />
+    public override string ToString() => $"served by {Endpoint} after {Attempts.Count} attempt(s)";
+}

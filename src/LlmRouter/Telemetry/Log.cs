@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace LlmRouter;
+
+/// <summary>The router's log events. Never logs prompt or response text, nor credentials.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Attempt {AttemptNumber} on endpoint '{Endpoint}' failed as {FailureKind} after {DurationMs:0} ms.")]
+    public static partial void AttemptFailed(ILogger logger, int attemptNumber, string endpoint, FailureKind failureKind, double durationMs, Exception? exception);
+
+    [LoggerMessage(2, LogLevel.Debug, "Retrying endpoint '{Endpoint}' in {DelayMs:0} ms after {FailureKind}.")]
+    public static partial void RetryScheduled(ILogger logger, string endpoint, double delayMs, FailureKind failureKind);
+
+    [LoggerMessage(3, LogLevel.Information, "Failing over from endpoint '{From}' to '{To}'.")]
+    public static partial void FailingOver(ILogger logger, string from, string to);
+
+    [LoggerMessage(4, LogLevel.Error, "All {AttemptCount} attempt(s) failed; the request fails.")]
+    public static partial void AllEndpointsFailed(ILogger logger, int attemptCount);
+
+    [LoggerMessage(5, LogLevel.Warning, "The stream from endpoint '{Endpoint}' failed as {FailureKind} after output reached the caller; the caller gets StreamInterruptedException.")]
+    public static partial void StreamInterrupted(ILogger logger, string endpoint, FailureKind failureKind, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Information, "Endpoint '{Endpoint}' cools down for {CooldownMs:0} ms after {FailureKind}.")]
+    public static partial void CoolingDown(ILogger logger, string endpoint, double cooldownMs, FailureKind failureKind);
+
+    [LoggerMessage(7, LogLevel.Debug, "Endpoint '{Endpoint}' refused the content; trying a content-filter fallback.")]
+    public static partial void ContentRefused(ILogger logger, string endpoint);
+
+    [LoggerMessage(8, LogLevel.Debug, "Disposing the abandoned stream of endpoint '{Endpoint}' failed.")]
+    public static partial void AbandonedStreamDisposeFailed(ILogger logger, string endpoint, Exception exception);
+}

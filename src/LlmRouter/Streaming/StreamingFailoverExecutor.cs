@@ -116,7 +116,7 @@ internal sealed class StreamingFailoverExecutor
         throw session.Exhausted();
     }
 
-    /// <summary>The first update that carries content or a finish reason opens the gate; role-only and usage-only updates do not.</summary>
+    /// <summary>The first update that carries content or a finish reason opens the gate; role-only, empty-text and usage-only updates do not.</summary>
     private static bool IsOutput(ChatResponseUpdate update)
     {
         if (update.FinishReason is not null)
@@ -126,9 +126,17 @@ internal sealed class StreamingFailoverExecutor
 
         foreach (AIContent content in update.Contents)
         {
-            if (content is not UsageContent)
+            switch (content)
             {
-                return true;
+                case UsageContent:
+                    continue;
+
+                // OpenAI's first chunk carries the role with empty text: not output yet.
+                case TextContent { Text.Length: 0 }:
+                case TextReasoningContent { Text.Length: 0 }:
+                    continue;
+                default:
+                    return true;
             }
         }
 

@@ -1,0 +1,40 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace LlmRouter.Benchmarks;
+
+/// <summary>An endpoint that answers at once from cached objects, so a benchmark measures only what wraps it.</summary>
+internal sealed class InstantChatClient : IChatClient
+{
+    private readonly Task<ChatResponse> _response = Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "ok")));
+    private readonly ChatResponseUpdate[] _updates;
+
+    public InstantChatClient(int updates)
+    {
+        _updates = new ChatResponseUpdate[updates];
+        for (int i = 0; i < updates; i++)
+        {
+            _updates[i] = new ChatResponseUpdate(ChatRole.Assistant, "token ");
+        }
+    }
+
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        _response;
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (ChatResponseUpdate update in _updates)
+        {
+            yield return update;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project benchmarks/LlmRouter.Benchmarks -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(LlmRouter.Benchmarks.RouterOverheadBenchmarks).Assembly).Run(args);

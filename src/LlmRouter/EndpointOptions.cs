@@ -13,7 +13,10 @@ public sealed class EndpointOptions
     public double Weight { get; set; } = 1;
 
     /// <summary>Gets or sets the priority under <see cref="RoutingStrategy.Ordered"/>; lower values are tried first.</summary>
-    /// <remarks>Default 0. Endpoints of equal priority keep their registration order.</remarks>
+    /// <remarks>
+    /// Default 0. Endpoints of equal priority keep their registration order; endpoints bound from configuration come in
+    /// the order of their names (configuration sorts keys), so give them priorities to order them.
+    /// </remarks>
     public int Priority { get; set; }
 
     /// <summary>Gets or sets the group (a model alias such as "smart" or "cheap") this endpoint serves.</summary>
@@ -34,7 +37,7 @@ public sealed class EndpointOptions
 
     /// <summary>Gets or sets the timeout of one attempt on this endpoint, overriding <see cref="LlmRouterOptions.AttemptTimeout"/>.</summary>
     /// <remarks>
-    /// Default <see langword="null"/>: the router's value. Must be positive or <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// Default <see langword="null"/>: the router's value. Positive and at most one day, or <see cref="Timeout.InfiniteTimeSpan"/>.
     /// For a streamed response it bounds the wait for each update, the first one included.
     /// </remarks>
     public TimeSpan? AttemptTimeout { get; set; }

@@ -10,7 +10,7 @@ public sealed class LlmRouterOptions
 
     /// <summary>Gets or sets the timeout of one attempt, unless the endpoint sets its own.</summary>
     /// <remarks>
-    /// Default 100 s. Positive or <see cref="Timeout.InfiniteTimeSpan"/>. For a streamed response it bounds the wait
+    /// Default 100 s. Positive and at most one day, or <see cref="Timeout.InfiniteTimeSpan"/>. For a streamed response it bounds the wait
     /// for each update. An attempt that times out fails as <see cref="FailureKind.Timeout"/> and the request fails over;
     /// the caller's own cancellation never fails over.
     /// </remarks>

@@ -68,13 +68,13 @@ public sealed class LlmRouterBuilder
     }
 
     /// <summary>Changes the router's options.</summary>
-    /// <param name="configure">Sets options; runs after configuration binding.</param>
+    /// <param name="configure">Sets options; runs after configuration binding, whatever the order of the calls.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="configure"/> is <see langword="null"/>.</exception>
     public LlmRouterBuilder Configure(Action<LlmRouterOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        _ = Services.Configure(configure);
+        _ = Services.PostConfigure(configure);
         return this;
     }
 
@@ -93,7 +93,8 @@ public sealed class LlmRouterBuilder
     {
         _ = Services.AddSingleton(registration);
         string name = registration.Name;
-        _ = Services.Configure<LlmRouterOptions>(options =>
+        // Code runs after configuration binding whatever the order of the calls: code is the more specific source.
+        _ = Services.PostConfigure<LlmRouterOptions>(options =>
         {
             if (!options.Endpoints.TryGetValue(name, out EndpointOptions? endpoint))
             {

@@ -7,6 +7,9 @@ namespace LlmRouter;
 /// <summary>Validates the router's options at start-up; each message names the field, and the endpoint where there is one.</summary>
 internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOptions>
 {
+    /// <summary>The longest duration any setting may hold: far below what timers accept (about 49 days), far above any sane value.</summary>
+    internal static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
+
     private readonly EndpointRegistration[] _registrations;
     private readonly IServiceProviderIsKeyedService? _keyedServices;
 
@@ -76,6 +79,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
 
         CheckNotNegative("Retry:BaseDelay", retry.BaseDelay, errors);
         CheckNotNegative("Retry:MaxRetryAfter", retry.MaxRetryAfter, errors);
+        CheckNotNegative("Retry:MaxDelay", retry.MaxDelay, errors);
         if (retry.MaxDelay < retry.BaseDelay)
         {
             errors.Add($"Retry:MaxDelay ({retry.MaxDelay}) must be at least Retry:BaseDelay ({retry.BaseDelay}).");
@@ -84,6 +88,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         HealthOptions health = options.Health;
         CheckNotNegative("Health:AuthFailureCooldown", health.AuthFailureCooldown, errors);
         CheckNotNegative("Health:DefaultRateLimitCooldown", health.DefaultRateLimitCooldown, errors);
+        CheckNotNegative("Health:MaxRateLimitCooldown", health.MaxRateLimitCooldown, errors);
         if (health.MaxRateLimitCooldown < health.DefaultRateLimitCooldown)
         {
             errors.Add($"Health:MaxRateLimitCooldown ({health.MaxRateLimitCooldown}) must be at least Health:DefaultRateLimitCooldown ({health.DefaultRateLimitCooldown}).");
@@ -158,17 +163,22 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
 
     private static void CheckTimeout(string field, TimeSpan value, List<string> errors)
     {
-        if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        if (value == Timeout.InfiniteTimeSpan)
         {
-            errors.Add($"{field} must be positive or Infinite (was {value}).");
+            return;
+        }
+
+        if (value <= TimeSpan.Zero || value > MaxDuration)
+        {
+            errors.Add($"{field} must be positive and at most {MaxDuration} (was {value}); use Infinite for no timeout.");
         }
     }
 
     private static void CheckNotNegative(string field, TimeSpan value, List<string> errors)
     {
-        if (value < TimeSpan.Zero)
+        if (value < TimeSpan.Zero || value > MaxDuration)
         {
-            errors.Add($"{field} must not be negative (was {value}).");
+            errors.Add($"{field} must be between 0 and {MaxDuration} (was {value}).");
         }
     }
 }

@@ -72,12 +72,28 @@ public static class LlmRouterServiceCollectionExtensions
         }
 
         var endpoints = new List<RouterEndpoint>(options.Endpoints.Count);
-        foreach ((string name, EndpointOptions endpointOptions) in options.Endpoints)
+        try
         {
-            RouterEndpoint endpoint = registrations.TryGetValue(name, out EndpointRegistration? registration)
-                ? new RouterEndpoint(name, registration.Resolve(services), endpointOptions, endpoints.Count, registration.OwnsClient)
-                : new RouterEndpoint(name, services.GetRequiredKeyedService<IChatClient>(name), endpointOptions, endpoints.Count, ownsClient: false);
-            endpoints.Add(endpoint);
+            foreach ((string name, EndpointOptions endpointOptions) in options.Endpoints)
+            {
+                RouterEndpoint endpoint = registrations.TryGetValue(name, out EndpointRegistration? registration)
+                    ? new RouterEndpoint(name, registration.Resolve(services), endpointOptions, endpoints.Count, registration.OwnsClient)
+                    : new RouterEndpoint(name, services.GetRequiredKeyedService<IChatClient>(name), endpointOptions, endpoints.Count, ownsClient: false);
+                endpoints.Add(endpoint);
+            }
+        }
+        catch
+        {
+            // The router will not exist to dispose what the earlier factories made.
+            foreach (RouterEndpoint endpoint in endpoints)
+            {
+                if (endpoint.OwnsClient)
+                {
+                    endpoint.Client.Dispose();
+                }
+            }
+
+            throw;
         }
 
         return new RouterChatClient(

@@ -1,14 +1,56 @@
 namespace LlmRouter;
 
-/// <summary>What the router remembers about an endpoint between requests.</summary>
+/// <summary>The health state machine: when an endpoint degrades, opens, is probed and recovers.</summary>
 /// <remarks>
-/// An endpoint that is cooling down is tried only after every endpoint that is not. Cool-down deadlines only ever move
-/// later: a shorter cool-down never shortens a longer one.
+/// Healthy → Degraded (slower than its own p95 baseline for <see cref="DegradedAfterSlowRequests"/> requests in a row;
+/// keeps <see cref="CanaryShare"/> of first choices) → Open (after <see cref="FailureThreshold"/> hard failures in a
+/// row — transient, timeout, auth — no traffic) → HalfOpen (once its break ends, one probe) → Healthy (ramping up over
+/// <see cref="SlowStartDuration"/>). A rate-limited endpoint cools down for its Retry-After and is tried only after the
+/// others. Deadlines only ever move later: a shorter break never shortens a longer one.
 /// </remarks>
 public sealed class HealthOptions
 {
-    /// <summary>Gets or sets how long an endpoint cools down after an authentication or configuration failure (401, 403, 404).</summary>
-    /// <remarks>Default 5 minutes: such an endpoint stays broken until someone fixes its key or model name. At least 0.</remarks>
+    /// <summary>Gets or sets how many hard failures in a row (transient, timeout) open an endpoint.</summary>
+    /// <remarks>Default 5. Between 1 and 1000. An auth failure opens it at once, for <see cref="AuthFailureCooldown"/>.</remarks>
+    public int FailureThreshold { get; set; } = 5;
+
+    /// <summary>Gets or sets how long an endpoint stays open the first time; each failed probe doubles it.</summary>
+    /// <remarks>Default 30 s. Between 1 ms and 1 day.</remarks>
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets the cap of the doubled break.</summary>
+    /// <remarks>Default 5 minutes. At least <see cref="BreakDuration"/>, at most 1 day.</remarks>
+    public TimeSpan MaxBreakDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Gets or sets the relative jitter of a break, so that probes of many clients spread out.</summary>
+    /// <remarks>Default 0.2: a break lasts between 0.8× and 1.2× its nominal length. Between 0 and 1.</remarks>
+    public double BreakJitter { get; set; } = 0.2;
+
+    /// <summary>Gets or sets how many requests in a row above the endpoint's p95 baseline make it degraded.</summary>
+    /// <remarks>Default 5. Between 1 and 1000.</remarks>
+    public int DegradedAfterSlowRequests { get; set; } = 5;
+
+    /// <summary>Gets or sets how many requests in a row within the baseline bring a degraded endpoint back.</summary>
+    /// <remarks>Default 3. Between 1 and 1000.</remarks>
+    public int RecoverAfterFastRequests { get; set; } = 3;
+
+    /// <summary>Gets or sets the share of first choices a degraded endpoint keeps, to watch it recover.</summary>
+    /// <remarks>Default 0.05. Between 0 and 1.</remarks>
+    public double CanaryShare { get; set; } = 0.05;
+
+    /// <summary>Gets or sets how long a recovered endpoint takes to ramp from <see cref="CanaryShare"/> to its full share of first choices.</summary>
+    /// <remarks>Default 30 s. Between 0 and 1 day; 0 disables the ramp.</remarks>
+    public TimeSpan SlowStartDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long a request waits for the earliest recovery when every candidate is open.</summary>
+    /// <remarks>
+    /// Default 5 s. Between 0 and 1 day. Past it the request throws <see cref="NoEndpointAvailableException"/> naming each
+    /// endpoint's state and when it may recover.
+    /// </remarks>
+    public TimeSpan AllOpenMaxWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how long an endpoint stays open after an authentication or configuration failure (401, 403, 404).</summary>
+    /// <remarks>Default 5 minutes: such an endpoint stays broken until someone fixes its key or model name. Between 0 and 1 day.</remarks>
     public TimeSpan AuthFailureCooldown { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Gets or sets how long an endpoint cools down after a rate-limit failure that carries no Retry-After.</summary>

@@ -5,8 +5,8 @@ namespace LlmRouter;
 public sealed class LlmRouterOptions
 {
     /// <summary>Gets or sets how candidate endpoints are ordered for each request.</summary>
-    /// <remarks>Default <see cref="RoutingStrategy.Ordered"/>.</remarks>
-    public RoutingStrategy Strategy { get; set; } = RoutingStrategy.Ordered;
+    /// <remarks>Default <see cref="RoutingStrategy.Score"/>.</remarks>
+    public RoutingStrategy Strategy { get; set; } = RoutingStrategy.Score;
 
     /// <summary>Gets or sets the timeout of one attempt, unless the endpoint sets its own.</summary>
     /// <remarks>
@@ -24,8 +24,14 @@ public sealed class LlmRouterOptions
     /// <summary>Gets the retry and failover settings.</summary>
     public RetryOptions Retry { get; } = new();
 
-    /// <summary>Gets the settings of what the router remembers about endpoints between requests.</summary>
+    /// <summary>Gets the health state machine's settings: when endpoints degrade, open, are probed and recover.</summary>
     public HealthOptions Health { get; } = new();
+
+    /// <summary>Gets the settings of the per-endpoint metrics the router learns from.</summary>
+    public MetricsOptions Metrics { get; } = new();
+
+    /// <summary>Gets the weights and knobs of <see cref="RoutingStrategy.Score"/>.</summary>
+    public ScoringOptions Scoring { get; } = new();
 
     /// <summary>Gets or sets the source of uniformly distributed random numbers in [0, 1) for jitter and weighted choices.</summary>
     /// <remarks>

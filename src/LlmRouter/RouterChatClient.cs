@@ -5,19 +5,22 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LlmRouter;
 
 /// <summary>
-/// An <see cref="IChatClient"/> over several named endpoints: it picks an endpoint per request, retries and fails over
-/// by failure kind, and gates streams so that a failure before the first output is invisible to the caller.
+/// An <see cref="IChatClient"/> over several named endpoints: it picks an endpoint per request from what it learned
+/// of each (latency, cost, success, health), retries and fails over by failure kind, and gates streams so that a
+/// failure before the first output is invisible to the caller.
 /// </summary>
 /// <remarks>
 /// Register it with <c>services.AddLlmRouter(...)</c>, which makes it the application's default <see cref="IChatClient"/>.
-/// It wires the stages (candidate filter and strategy, failover, streaming gate); each lives in its own type.
+/// It wires the stages (candidate selection, failover, streaming gate, metrics); each lives in its own type.
 /// </remarks>
 public sealed class RouterChatClient : IChatClient
 {
     private readonly RouterEndpoint[] _endpoints;
-    private readonly CandidateSelector _selector;
+    private readonly RouterRuntime _runtime;
     private readonly FailoverExecutor _executor;
     private readonly StreamingFailoverExecutor _streamingExecutor;
+    private readonly SnapshotRefresher _refresher;
+    private readonly IDisposable? _optionsSubscription;
     private readonly ChatClientMetadata _metadata = new("llmrouter");
     private int _disposed;
 
@@ -26,24 +29,25 @@ public sealed class RouterChatClient : IChatClient
         LlmRouterOptions options,
         TimeProvider? timeProvider = null,
         IEnumerable<IFailureClassifier>? classifiers = null,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        IEndpointScorer? scorer = null,
+        Func<Action<LlmRouterOptions>, IDisposable?>? onOptionsChange = null)
     {
         timeProvider ??= TimeProvider.System;
-        var runtime = new RouterRuntime(
+        _runtime = new RouterRuntime(
             options,
             timeProvider,
             new FailureClassifierChain(classifiers ?? [], timeProvider),
             (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RouterChatClient>());
 
         _endpoints = [.. endpoints];
-        IRoutingStrategy strategy = options.Strategy switch
-        {
-            RoutingStrategy.WeightedRandom => new WeightedRandomRoutingStrategy(runtime.Random),
-            _ => OrderedRoutingStrategy.Instance,
-        };
-        _selector = new CandidateSelector(_endpoints, strategy, timeProvider);
-        _executor = new FailoverExecutor(runtime);
-        _streamingExecutor = new StreamingFailoverExecutor(runtime);
+        var strategies = new RoutingStrategies(_runtime, scorer);
+        var selector = new CandidateSelector(_endpoints, _runtime, () => strategies.For(_runtime.Options.Strategy));
+        _executor = new FailoverExecutor(_runtime, selector);
+        _streamingExecutor = new StreamingFailoverExecutor(_runtime, selector);
+        _refresher = new SnapshotRefresher(_endpoints, _runtime);
+        _runtime.Refresher = _refresher;
+        _optionsSubscription = onOptionsChange?.Invoke(ApplyOptions);
     }
 
     /// <summary>Gets the names of the endpoints, in registration order.</summary>
@@ -51,7 +55,7 @@ public sealed class RouterChatClient : IChatClient
 
     /// <inheritdoc />
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is <see langword="null"/>.</exception>
-    /// <exception cref="NoEndpointAvailableException">No endpoint serves the requested group.</exception>
+    /// <exception cref="NoEndpointAvailableException">No endpoint serves the requested group, or every candidate stayed open.</exception>
     /// <exception cref="AllEndpointsFailedException">Every attempt failed; the exception lists them.</exception>
     /// <remarks>
     /// A request error (<see cref="FailureKind.BadRequest"/>, or a content-filter or context-length failure with no
@@ -62,12 +66,12 @@ public sealed class RouterChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return _executor.GetResponseAsync(AsList(messages), _selector.Select(options), cancellationToken);
+        return _executor.GetResponseAsync(AsList(messages), options, cancellationToken);
     }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is <see langword="null"/>.</exception>
-    /// <exception cref="NoEndpointAvailableException">No endpoint serves the requested group.</exception>
+    /// <exception cref="NoEndpointAvailableException">No endpoint serves the requested group, or every candidate stayed open.</exception>
     /// <exception cref="AllEndpointsFailedException">Every attempt failed before any output; the exception lists them.</exception>
     /// <exception cref="StreamInterruptedException">The stream failed after output had reached the caller.</exception>
     /// <remarks>
@@ -79,7 +83,29 @@ public sealed class RouterChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return _streamingExecutor.GetStreamingResponseAsync(AsList(messages), _selector.Select(options), cancellationToken);
+        return _streamingExecutor.GetStreamingResponseAsync(AsList(messages), options, cancellationToken);
+    }
+
+    /// <summary>Gets every endpoint's latest snapshot: health, latest score, percentiles, success, usage and cost.</summary>
+    /// <returns>One snapshot per endpoint, in registration order.</returns>
+    /// <remarks>Health and score are read live; metrics are those of the latest rebuild (at most a few milliseconds old).</remarks>
+    public IReadOnlyList<EndpointSnapshot> GetSnapshot()
+    {
+        TimeProvider time = _runtime.TimeProvider;
+        long now = time.GetTimestamp();
+        DateTimeOffset utcNow = time.GetUtcNow();
+        var snapshots = new EndpointSnapshot[_endpoints.Length];
+        for (int i = 0; i < _endpoints.Length; i++)
+        {
+            RouterEndpoint endpoint = _endpoints[i];
+            HealthStatus status = endpoint.Health.Status;
+            long recovers = status.State == HealthState.Open ? status.OpenUntil : endpoint.Cooldown.Deadline;
+            DateTimeOffset? recoversAt = recovers > now ? utcNow + time.GetElapsedTime(now, recovers) : null;
+            double score = endpoint.LastScore;
+            snapshots[i] = endpoint.Metrics.Snapshot.With(endpoint.Health.StateAt(now), recoversAt, double.IsNaN(score) ? null : score);
+        }
+
+        return snapshots;
     }
 
     /// <inheritdoc />
@@ -107,6 +133,8 @@ public sealed class RouterChatClient : IChatClient
             return;
         }
 
+        _optionsSubscription?.Dispose();
+        _refresher.Dispose();
         foreach (RouterEndpoint endpoint in _endpoints)
         {
             if (endpoint.OwnsClient)
@@ -114,6 +142,25 @@ public sealed class RouterChatClient : IChatClient
                 endpoint.Client.Dispose();
             }
         }
+    }
+
+    /// <summary>Rebuilds every snapshot now rather than at the next refresh; for tests and benchmarks.</summary>
+    internal void RefreshSnapshots() => _refresher.Refresh();
+
+    internal RouterEndpoint[] Endpoints => _endpoints;
+
+    private void ApplyOptions(LlmRouterOptions options)
+    {
+        // Endpoints are fixed when the router is built; their settings and every router-level knob change live.
+        foreach (RouterEndpoint endpoint in _endpoints)
+        {
+            if (options.Endpoints.TryGetValue(endpoint.Name, out EndpointOptions? updated) && updated is not null)
+            {
+                endpoint.Options = updated;
+            }
+        }
+
+        _runtime.Options = options;
     }
 
     // Retries and failover enumerate the messages more than once: a one-shot sequence is materialised once.

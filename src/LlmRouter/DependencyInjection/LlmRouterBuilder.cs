@@ -89,6 +89,17 @@ public sealed class LlmRouterBuilder
         return this;
     }
 
+    /// <summary>Sets the custom component of <see cref="RoutingStrategy.Score"/>, weighted by <see cref="ScoringOptions.CustomWeight"/>.</summary>
+    /// <param name="scorer">The scorer; it replaces any set before.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="scorer"/> is <see langword="null"/>.</exception>
+    public LlmRouterBuilder AddEndpointScorer(IEndpointScorer scorer)
+    {
+        ArgumentNullException.ThrowIfNull(scorer);
+        _ = Services.AddSingleton(scorer);
+        return this;
+    }
+
     private LlmRouterBuilder Add(EndpointRegistration registration, Action<EndpointOptions>? configure)
     {
         _ = Services.AddSingleton(registration);

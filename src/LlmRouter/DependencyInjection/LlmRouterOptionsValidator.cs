@@ -23,6 +23,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
     {
         var errors = new List<string>();
         ValidateRouter(options, errors);
+        ValidateLearning(options, errors);
         ValidateRegistrations(errors);
 
         if (options.Endpoints.Count == 0)
@@ -86,12 +87,73 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         }
 
         HealthOptions health = options.Health;
+        CheckRange("Health:FailureThreshold", health.FailureThreshold, 1, 1000, errors);
+        CheckTimeout("Health:BreakDuration", health.BreakDuration, errors, allowInfinite: false);
+        if (health.MaxBreakDuration < health.BreakDuration || health.MaxBreakDuration > MaxDuration)
+        {
+            errors.Add($"Health:MaxBreakDuration ({health.MaxBreakDuration}) must be at least Health:BreakDuration ({health.BreakDuration}) and at most {MaxDuration}.");
+        }
+
+        CheckFraction("Health:BreakJitter", health.BreakJitter, 0, 1, errors);
+        CheckRange("Health:DegradedAfterSlowRequests", health.DegradedAfterSlowRequests, 1, 1000, errors);
+        CheckRange("Health:RecoverAfterFastRequests", health.RecoverAfterFastRequests, 1, 1000, errors);
+        CheckFraction("Health:CanaryShare", health.CanaryShare, 0, 1, errors);
+        CheckNotNegative("Health:SlowStartDuration", health.SlowStartDuration, errors);
+        CheckNotNegative("Health:AllOpenMaxWait", health.AllOpenMaxWait, errors);
         CheckNotNegative("Health:AuthFailureCooldown", health.AuthFailureCooldown, errors);
         CheckNotNegative("Health:DefaultRateLimitCooldown", health.DefaultRateLimitCooldown, errors);
         CheckNotNegative("Health:MaxRateLimitCooldown", health.MaxRateLimitCooldown, errors);
         if (health.MaxRateLimitCooldown < health.DefaultRateLimitCooldown)
         {
             errors.Add($"Health:MaxRateLimitCooldown ({health.MaxRateLimitCooldown}) must be at least Health:DefaultRateLimitCooldown ({health.DefaultRateLimitCooldown}).");
+        }
+    }
+
+    private static void ValidateLearning(LlmRouterOptions options, List<string> errors)
+    {
+        MetricsOptions metrics = options.Metrics;
+        CheckRange("Metrics:Capacity", metrics.Capacity, 16, 1 << 20, errors);
+        CheckBetween("Metrics:Window", metrics.Window, TimeSpan.FromSeconds(1), MaxDuration, errors);
+        CheckBetween("Metrics:SuccessHalfLife", metrics.SuccessHalfLife, TimeSpan.FromSeconds(1), MaxDuration, errors);
+        CheckBetween("Metrics:SnapshotInterval", metrics.SnapshotInterval, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(10), errors);
+
+        ScoringOptions scoring = options.Scoring;
+        CheckFraction("Scoring:LatencyWeight", scoring.LatencyWeight, 0, 1000, errors);
+        CheckFraction("Scoring:CostWeight", scoring.CostWeight, 0, 1000, errors);
+        CheckFraction("Scoring:SuccessWeight", scoring.SuccessWeight, 0, 1000, errors);
+        CheckFraction("Scoring:CustomWeight", scoring.CustomWeight, 0, 1000, errors);
+        if (scoring.LatencyWeight + scoring.CostWeight + scoring.SuccessWeight + scoring.CustomWeight <= 0)
+        {
+            errors.Add("Scoring weights (LatencyWeight, CostWeight, SuccessWeight, CustomWeight) are all 0; give at least one a positive value.");
+        }
+
+        CheckFraction("Scoring:LatencySensitivity", scoring.LatencySensitivity, 0.1, 10, errors);
+        CheckFraction("Scoring:ExplorationShare", scoring.ExplorationShare, 0, 0.5, errors);
+        CheckRange("Scoring:MinSamples", scoring.MinSamples, 1, 1000, errors);
+        CheckRange("Scoring:AssumedOutputTokens", scoring.AssumedOutputTokens, 1, 1_000_000, errors);
+    }
+
+    private static void CheckRange(string field, int value, int min, int max, List<string> errors)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{field} must be between {min} and {max} (was {value}).");
+        }
+    }
+
+    private static void CheckFraction(string field, double value, double min, double max, List<string> errors)
+    {
+        if (!double.IsFinite(value) || value < min || value > max)
+        {
+            errors.Add($"{field} must be a number between {min} and {max} (was {value}).");
+        }
+    }
+
+    private static void CheckBetween(string field, TimeSpan value, TimeSpan min, TimeSpan max, List<string> errors)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{field} must be between {min} and {max} (was {value}).");
         }
     }
 
@@ -161,9 +223,9 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         return false;
     }
 
-    private static void CheckTimeout(string field, TimeSpan value, List<string> errors)
+    private static void CheckTimeout(string field, TimeSpan value, List<string> errors, bool allowInfinite = true)
     {
-        if (value == Timeout.InfiniteTimeSpan)
+        if (allowInfinite && value == Timeout.InfiniteTimeSpan)
         {
             return;
         }

@@ -64,7 +64,8 @@ public static class LlmRouterServiceCollectionExtensions
 
     private static RouterChatClient CreateRouter(IServiceProvider services)
     {
-        LlmRouterOptions options = services.GetRequiredService<IOptions<LlmRouterOptions>>().Value;
+        IOptionsMonitor<LlmRouterOptions> monitor = services.GetRequiredService<IOptionsMonitor<LlmRouterOptions>>();
+        LlmRouterOptions options = monitor.CurrentValue;
         var registrations = new Dictionary<string, EndpointRegistration>(StringComparer.OrdinalIgnoreCase);
         foreach (EndpointRegistration registration in services.GetServices<EndpointRegistration>())
         {
@@ -77,8 +78,8 @@ public static class LlmRouterServiceCollectionExtensions
             foreach ((string name, EndpointOptions endpointOptions) in options.Endpoints)
             {
                 RouterEndpoint endpoint = registrations.TryGetValue(name, out EndpointRegistration? registration)
-                    ? new RouterEndpoint(name, registration.Resolve(services), endpointOptions, endpoints.Count, registration.OwnsClient)
-                    : new RouterEndpoint(name, services.GetRequiredKeyedService<IChatClient>(name), endpointOptions, endpoints.Count, ownsClient: false);
+                    ? new RouterEndpoint(name, registration.Resolve(services), endpointOptions, endpoints.Count, registration.OwnsClient, options.Metrics.Capacity)
+                    : new RouterEndpoint(name, services.GetRequiredKeyedService<IChatClient>(name), endpointOptions, endpoints.Count, ownsClient: false, options.Metrics.Capacity);
                 endpoints.Add(endpoint);
             }
         }
@@ -101,6 +102,15 @@ public static class LlmRouterServiceCollectionExtensions
             options,
             services.GetService<TimeProvider>(),
             services.GetServices<IFailureClassifier>(),
-            services.GetService<ILoggerFactory>());
+            services.GetService<ILoggerFactory>(),
+            services.GetService<IEndpointScorer>(),
+            apply => monitor.OnChange((changed, name) =>
+            {
+                // Only valid options arrive here: the monitor validates before it notifies.
+                if (string.IsNullOrEmpty(name))
+                {
+                    apply(changed);
+                }
+            }));
     }
 }

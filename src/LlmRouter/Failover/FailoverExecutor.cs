@@ -6,13 +6,19 @@ namespace LlmRouter;
 internal sealed class FailoverExecutor
 {
     private readonly RouterRuntime _runtime;
+    private readonly CandidateSelector _selector;
 
-    public FailoverExecutor(RouterRuntime runtime) => _runtime = runtime;
+    public FailoverExecutor(RouterRuntime runtime, CandidateSelector selector)
+    {
+        _runtime = runtime;
+        _selector = selector;
+    }
 
     public async Task<ChatResponse> GetResponseAsync(
-        IList<ChatMessage> messages, RoutedRequest request, CancellationToken cancellationToken)
+        IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
-        var session = new FailoverSession(_runtime, request.Candidates, cancellationToken);
+        RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: false, cancellationToken).ConfigureAwait(false);
+        var session = new FailoverSession(_runtime, request, streaming: false, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
         while (await session.NextAsync().ConfigureAwait(false) is { } entry)
         {
@@ -44,6 +50,7 @@ internal sealed class FailoverExecutor
             }
 
             RoutingInfoExtensions.Attach(response, session.OnSuccess(entry, duration));
+            session.RecordSuccess(entry, duration, null, response.Usage);
             return response;
         }
 

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.AI;
 
 namespace LlmRouter;
 
@@ -14,12 +15,17 @@ internal sealed class FailoverSession
     private readonly CancellationToken _cancellationToken;
     private string? _lastFailedEndpoint;
 
-    public FailoverSession(RouterRuntime runtime, RouterEndpoint[] candidates, CancellationToken cancellationToken)
+    private readonly RoutingDecision _decision;
+    private readonly bool _streaming;
+
+    public FailoverSession(RouterRuntime runtime, RoutedRequest request, bool streaming, CancellationToken cancellationToken)
     {
         _runtime = runtime;
         _cancellationToken = cancellationToken;
-        _queue = new List<PlanEntry>(candidates.Length + 1);
-        foreach (RouterEndpoint endpoint in candidates)
+        _decision = request.Decision;
+        _streaming = streaming;
+        _queue = new List<PlanEntry>(request.Candidates.Length + 1);
+        foreach (RouterEndpoint endpoint in request.Candidates)
         {
             _queue.Add(new PlanEntry(endpoint, 0, 0));
         }
@@ -27,26 +33,43 @@ internal sealed class FailoverSession
 
     public List<RoutingAttempt> Attempts { get; } = new(2);
 
-    /// <summary>Takes the next planned attempt, waiting until it may start; <see langword="null"/> when the plan or the attempt limit is exhausted.</summary>
+    /// <summary>
+    /// Takes the next planned attempt, waiting until it may start, and asks the endpoint's health to admit it;
+    /// <see langword="null"/> when the plan or the attempt limit is exhausted.
+    /// </summary>
     /// <exception cref="OperationCanceledException">The caller cancelled while waiting.</exception>
     public async ValueTask<PlanEntry?> NextAsync()
     {
-        _cancellationToken.ThrowIfCancellationRequested();
-        if (_queue.Count == 0 || Attempts.Count >= _runtime.Options.Retry.MaxAttempts)
-        {
-            return null;
-        }
-
-        PlanEntry entry = _queue[0];
-        _queue.RemoveAt(0);
-
         TimeProvider time = _runtime.TimeProvider;
-        long now = time.GetTimestamp();
-        if (entry.NotBefore > now)
+        PlanEntry entry;
+        while (true)
         {
-            await Task.Delay(time.GetElapsedTime(now, entry.NotBefore), time, _cancellationToken).ConfigureAwait(false);
+            _cancellationToken.ThrowIfCancellationRequested();
+            if (_queue.Count == 0 || Attempts.Count >= _runtime.Options.Retry.MaxAttempts)
+            {
+                return null;
+            }
+
+            entry = _queue[0];
+            _queue.RemoveAt(0);
+
+            long now = time.GetTimestamp();
+            if (entry.NotBefore > now)
+            {
+                await Task.Delay(time.GetElapsedTime(now, entry.NotBefore), time, _cancellationToken).ConfigureAwait(false);
+                now = time.GetTimestamp();
+            }
+
+            // Admission at attempt time, not plan time: exactly one probe reaches a half-open endpoint.
+            Admission admission = entry.Endpoint.Health.TryAdmit(now);
+            if (admission != Admission.Rejected)
+            {
+                entry = entry with { Admission = admission };
+                break;
+            }
         }
 
+        entry.Endpoint.Metrics.AttemptStarted();
         if (_lastFailedEndpoint is not null && !string.Equals(_lastFailedEndpoint, entry.Endpoint.Name, StringComparison.Ordinal))
         {
             Log.FailingOver(_runtime.Logger, _lastFailedEndpoint, entry.Endpoint.Name);
@@ -78,6 +101,15 @@ internal sealed class FailoverSession
         RouterEndpoint endpoint = entry.Endpoint;
         FailureKind kind = classification.Kind;
         Attempts.Add(new RoutingAttempt(endpoint.Name, kind, duration, exception, classification.RetryAfter));
+        RecordSample(entry, duration, null, null, (byte)(kind + 1));
+        long now = _runtime.TimeProvider.GetTimestamp();
+        HealthState? transition = endpoint.Health.OnFailure(
+            now, kind, entry.Admission, _runtime.Options.Health, _runtime.Random(), _runtime.TimeProvider.TimestampFrequency);
+        if (transition is { } state)
+        {
+            Log.HealthChanged(_runtime.Logger, endpoint.Name, state, kind.ToString());
+        }
+
         if (kind == FailureKind.Canceled)
         {
             return true;
@@ -129,11 +161,28 @@ internal sealed class FailoverSession
         return false;
     }
 
+    /// <summary>Records the success of an attempt in health (its first output, for streams) and returns the routing information.</summary>
+    /// <param name="entry">The attempt.</param>
+    /// <param name="duration">How long until the response, or until the first output of a stream.</param>
     public RoutingInfo OnSuccess(PlanEntry entry, TimeSpan duration)
     {
-        Attempts.Add(new RoutingAttempt(entry.Endpoint.Name, null, duration, null, null));
-        return new RoutingInfo(entry.Endpoint.Name, Attempts.ToArray());
+        RouterEndpoint endpoint = entry.Endpoint;
+        Attempts.Add(new RoutingAttempt(endpoint.Name, null, duration, null, null));
+
+        EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
+        double baseline = _streaming && !double.IsNaN(snapshot.TtftP95Ms) ? snapshot.TtftP95Ms : snapshot.P95Ms;
+        bool slow = snapshot.SampleCount >= _runtime.Options.Scoring.MinSamples && !double.IsNaN(baseline) && duration.TotalMilliseconds > baseline;
+        if (endpoint.Health.OnSuccess(_runtime.TimeProvider.GetTimestamp(), slow, entry.Admission, _runtime.Options.Health) is { } state)
+        {
+            Log.HealthChanged(_runtime.Logger, endpoint.Name, state, slow ? "slow responses" : "success");
+        }
+
+        return new RoutingInfo(endpoint.Name, Attempts.ToArray(), _decision);
     }
+
+    /// <summary>Records a successful attempt's sample: latency, time to first token (streams) and usage.</summary>
+    public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage) =>
+        RecordSample(entry, latency, timeToFirstToken, usage, 0);
 
     /// <summary>The exception that ends a request whose plan ran out.</summary>
     public Exception Exhausted()
@@ -156,13 +205,33 @@ internal sealed class FailoverSession
         ExceptionDispatchInfo.Throw(exception);
     }
 
+    private void RecordSample(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage, byte outcome)
+    {
+        RouterEndpoint endpoint = entry.Endpoint;
+        EndpointOptions prices = endpoint.Options;
+        long input = usage?.InputTokenCount ?? 0;
+        long output = usage?.OutputTokenCount ?? 0;
+        var sample = new AttemptSample
+        {
+            Timestamp = _runtime.TimeProvider.GetTimestamp(),
+            LatencyMs = (float)latency.TotalMilliseconds,
+            TimeToFirstTokenMs = timeToFirstToken is { } ttft ? (float)ttft.TotalMilliseconds : float.NaN,
+            InputTokens = (int)Math.Min(int.MaxValue, input),
+            OutputTokens = (int)Math.Min(int.MaxValue, output),
+            Cost = (float)(((input * prices.InputCostPerMillionTokens) + (output * prices.OutputCostPerMillionTokens)) / 1_000_000m),
+            Outcome = outcome,
+        };
+        endpoint.Metrics.Record(sample);
+        endpoint.Metrics.AttemptEnded();
+        _runtime.Refresher?.MarkDirty();
+    }
+
     private void ApplyHealthEffect(RouterEndpoint endpoint, FailureClassification classification)
     {
         HealthOptions health = _runtime.Options.Health;
         TimeSpan cooldown = classification.Kind switch
         {
             FailureKind.RateLimited => Min(classification.RetryAfter ?? health.DefaultRateLimitCooldown, health.MaxRateLimitCooldown),
-            FailureKind.Auth => health.AuthFailureCooldown,
             _ => TimeSpan.Zero,
         };
 

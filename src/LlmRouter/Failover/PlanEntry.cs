@@ -1,7 +1,8 @@
 namespace LlmRouter;
 
-/// <summary>One planned attempt: the endpoint, how many retries it has had in this request, and the earliest start.</summary>
+/// <summary>One planned attempt: the endpoint, how many retries it has had in this request, the earliest start, and how health admitted it.</summary>
 /// <param name="Endpoint">The endpoint.</param>
 /// <param name="Retries">Retries already made on this endpoint for this request.</param>
 /// <param name="NotBefore">The earliest start, as a <see cref="TimeProvider.GetTimestamp"/> value.</param>
-internal readonly record struct PlanEntry(RouterEndpoint Endpoint, int Retries, long NotBefore);
+/// <param name="Admission">How the health state machine admitted the attempt (set when the attempt is taken).</param>
+internal readonly record struct PlanEntry(RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted);

@@ -1,8 +1,17 @@
 namespace LlmRouter;
 
-/// <summary>Orders a request's candidate endpoints: the first serves, the rest are the failover order.</summary>
-/// <remarks>Strategies are stateless or thread-safe: one instance serves every request.</remarks>
+/// <summary>Ranks a request's candidates: writes each one's sort key (lower goes first) and, when it scores, the score's components.</summary>
+/// <remarks>
+/// Strategies are small and stateless (one instance serves every request). Ties are broken by priority, then
+/// registration order; health, exploration and cool-downs are applied after, by the selector.
+/// </remarks>
 internal interface IRoutingStrategy
 {
-    void Order(Span<RouterEndpoint> candidates);
+    /// <summary>Gets the words that explain a plan led by the best-ranked candidate.</summary>
+    string Criterion { get; }
+
+    /// <summary>Gets a value indicating whether the selector may explore (put a candidate other than the best first, now and then).</summary>
+    bool Explores { get; }
+
+    void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request);
 }

@@ -3,11 +3,15 @@ namespace LlmRouter;
 /// <summary><see cref="RoutingStrategy.Ordered"/>: by priority, then registration order.</summary>
 internal sealed class OrderedRoutingStrategy : IRoutingStrategy
 {
-    public static OrderedRoutingStrategy Instance { get; } = new();
+    public string Criterion => "lowest priority value";
 
-    public void Order(Span<RouterEndpoint> candidates) => candidates.Sort(static (a, b) =>
+    public bool Explores => false;
+
+    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
     {
-        int byPriority = a.Options.Priority.CompareTo(b.Options.Priority);
-        return byPriority != 0 ? byPriority : a.Index.CompareTo(b.Index);
-    });
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            keys[i] = candidates[i].Options.Priority;
+        }
+    }
 }

@@ -2,23 +2,32 @@ using Microsoft.Extensions.AI;
 
 namespace LlmRouter;
 
-/// <summary>One endpoint as the router holds it: name, client, validated settings and what it remembers.</summary>
+/// <summary>One endpoint as the router holds it: name, client, settings, and what the router learns about it.</summary>
 internal sealed class RouterEndpoint
 {
-    public RouterEndpoint(string name, IChatClient client, EndpointOptions options, int index, bool ownsClient)
+    private EndpointOptions _options;
+    private double _lastScore = double.NaN;
+
+    public RouterEndpoint(string name, IChatClient client, EndpointOptions options, int index, bool ownsClient, int metricsCapacity = 1024)
     {
         Name = name;
         Client = client;
-        Options = options;
+        _options = options;
         Index = index;
         OwnsClient = ownsClient;
+        Metrics = new EndpointMetrics(name, metricsCapacity, DateTimeOffset.UnixEpoch);
     }
 
     public string Name { get; }
 
     public IChatClient Client { get; }
 
-    public EndpointOptions Options { get; }
+    /// <summary>Gets or sets the settings; replaced when the options change at run time.</summary>
+    public EndpointOptions Options
+    {
+        get => Volatile.Read(ref _options);
+        set => Volatile.Write(ref _options, value);
+    }
 
     /// <summary>Gets the registration order, the tie-breaker of every ordering.</summary>
     public int Index { get; }
@@ -26,7 +35,19 @@ internal sealed class RouterEndpoint
     /// <summary>Gets a value indicating whether the router created the client and so disposes it.</summary>
     public bool OwnsClient { get; }
 
+    /// <summary>Gets the rate-limit cool-down (Retry-After); deadlines only move later.</summary>
     public EndpointCooldown Cooldown { get; } = new();
+
+    public EndpointHealth Health { get; } = new();
+
+    public EndpointMetrics Metrics { get; }
+
+    /// <summary>Gets or sets the score of the latest routing decision this endpoint took part in; NaN when none.</summary>
+    public double LastScore
+    {
+        get => Volatile.Read(ref _lastScore);
+        set => Volatile.Write(ref _lastScore, value);
+    }
 
     public override string ToString() => Name;
 }

@@ -1,13 +1,15 @@
 namespace LlmRouter;
 
-/// <summary>How the router served a response: the endpoint that answered and every attempt before it.</summary>
+/// <summary>How the router served a response: the endpoint that answered, every attempt before it, and why.</summary>
 /// <remarks>Read it with <c>response.GetRoutingInfo()</c>, on a response or on the updates of a stream.</remarks>
 public sealed class RoutingInfo
 {
-    internal RoutingInfo(string endpoint, IReadOnlyList<RoutingAttempt> attempts)
+    internal RoutingInfo(string endpoint, IReadOnlyList<RoutingAttempt> attempts, RoutingDecision? decision = null)
     {
         Endpoint = endpoint;
         Attempts = attempts;
+        Candidates = decision?.Candidates ?? [];
+        Reason = decision?.Reason ?? string.Empty;
     }
 
     /// <summary>Gets the name of the endpoint that served the response.</summary>
@@ -15,6 +17,12 @@ public sealed class RoutingInfo
 
     /// <summary>Gets every attempt made for the request, in order; the last one served it.</summary>
     public IReadOnlyList<RoutingAttempt> Attempts { get; }
+
+    /// <summary>Gets every candidate the router considered, with its health, its place in the plan and, when scored, its score components.</summary>
+    public IReadOnlyList<CandidateScore> Candidates { get; }
+
+    /// <summary>Gets why the first endpoint of the plan led it (for example the highest score, exploration, or a half-open probe).</summary>
+    public string Reason { get; }
 
     /// <summary>Gets a value indicating whether an endpoint other than the first one tried served the response.</summary>
     public bool FailedOver => Attempts.Count > 0 && !string.Equals(Attempts[0].Endpoint, Endpoint, StringComparison.Ordinal);

@@ -8,27 +8,20 @@ namespace LlmRouter;
 /// </remarks>
 internal sealed class WeightedRandomRoutingStrategy : IRoutingStrategy
 {
-    private const int StackLimit = 64;
     private readonly Func<double> _random;
 
     public WeightedRandomRoutingStrategy(Func<double> random) => _random = random;
 
-    public void Order(Span<RouterEndpoint> candidates)
-    {
-        if (candidates.Length < 2)
-        {
-            return;
-        }
+    public string Criterion => "weighted random draw";
 
-        Span<double> keys = candidates.Length <= StackLimit ? stackalloc double[candidates.Length] : new double[candidates.Length];
+    public bool Explores => false;
+
+    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
+    {
         for (int i = 0; i < candidates.Length; i++)
         {
             double weight = candidates[i].Options.Weight;
-            keys[i] = weight > 0
-                ? -Math.Log(1.0 - _random()) / weight
-                : double.PositiveInfinity;
+            keys[i] = weight > 0 ? -Math.Log(1.0 - _random()) / weight : double.PositiveInfinity;
         }
-
-        keys.Sort(candidates);
     }
 }

@@ -12,13 +12,19 @@ namespace LlmRouter;
 internal sealed class StreamingFailoverExecutor
 {
     private readonly RouterRuntime _runtime;
+    private readonly CandidateSelector _selector;
 
-    public StreamingFailoverExecutor(RouterRuntime runtime) => _runtime = runtime;
+    public StreamingFailoverExecutor(RouterRuntime runtime, CandidateSelector selector)
+    {
+        _runtime = runtime;
+        _selector = selector;
+    }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
-        IList<ChatMessage> messages, RoutedRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IList<ChatMessage> messages, ChatOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var session = new FailoverSession(_runtime, request.Candidates, cancellationToken);
+        RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: true, cancellationToken).ConfigureAwait(false);
+        var session = new FailoverSession(_runtime, request, streaming: true, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
         while (await session.NextAsync().ConfigureAwait(false) is { } entry)
         {
@@ -62,7 +68,8 @@ internal sealed class StreamingFailoverExecutor
             }
 
             // Committed: this endpoint serves the stream. An empty stream that ended cleanly is served as it is.
-            RoutingInfo info = session.OnSuccess(entry, time.GetElapsedTime(start));
+            TimeSpan timeToFirstToken = time.GetElapsedTime(start);
+            RoutingInfo info = session.OnSuccess(entry, timeToFirstToken);
             if (held.Count > 0)
             {
                 RoutingInfoExtensions.Attach(held[0], info);
@@ -103,6 +110,11 @@ internal sealed class StreamingFailoverExecutor
             {
                 await DisposeAbandonedAsync(stream, entry.Endpoint).ConfigureAwait(false);
                 scope.Dispose();
+                if (failure is null)
+                {
+                    // Ended well, or the caller stopped reading: either way the endpoint did its part.
+                    session.RecordSuccess(entry, time.GetElapsedTime(start), timeToFirstToken, UsageOf(delivered));
+                }
             }
 
             if (failure is not null)
@@ -158,10 +170,19 @@ internal sealed class StreamingFailoverExecutor
         Log.StreamInterrupted(_runtime.Logger, entry.Endpoint.Name, classification.Kind, failure);
 
         var text = new StringBuilder();
-        UsageDetails? usage = null;
         foreach (ChatResponseUpdate update in delivered)
         {
             _ = text.Append(update.Text);
+        }
+
+        return new StreamInterruptedException(entry.Endpoint.Name, text.ToString(), UsageOf(delivered), session.Attempts, failure);
+    }
+
+    private static UsageDetails? UsageOf(List<ChatResponseUpdate> delivered)
+    {
+        UsageDetails? usage = null;
+        foreach (ChatResponseUpdate update in delivered)
+        {
             foreach (AIContent content in update.Contents)
             {
                 if (content is UsageContent usageContent)
@@ -172,7 +193,7 @@ internal sealed class StreamingFailoverExecutor
             }
         }
 
-        return new StreamInterruptedException(entry.Endpoint.Name, text.ToString(), usage, session.Attempts, failure);
+        return usage;
     }
 
     private async ValueTask DisposeAbandonedAsync(IAsyncEnumerator<ChatResponseUpdate>? stream, RouterEndpoint endpoint)

@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Debug, "Endpoint '{Endpoint}' refused the content; trying a content-filter fallback.")]
     public static partial void ContentRefused(ILogger logger, string endpoint);
 
+    [LoggerMessage(9, LogLevel.Information, "Endpoint '{Endpoint}' is now {State} after {Cause}.")]
+    public static partial void HealthChanged(ILogger logger, string endpoint, HealthState state, string cause);
+
     [LoggerMessage(8, LogLevel.Debug, "Disposing the abandoned stream of endpoint '{Endpoint}' failed.")]
     public static partial void AbandonedStreamDisposeFailed(ILogger logger, string endpoint, Exception exception);
 }

@@ -270,7 +270,7 @@ public sealed class ConfigurationBindingTests
     [Fact]
     public void AddLlmRouter_JsonStrategyNumberNotDefined_FailsValidationNamingStrategy()
     {
-        const string json = """{ "LlmRouter": { "Strategy": "5", "Endpoints": { "local": { "Weight": 1 } } } }""";
+        const string json = """{ "LlmRouter": { "Strategy": "42", "Endpoints": { "local": { "Weight": 1 } } } }""";
         var services = new ServiceCollection();
         _ = services.AddKeyedChatClient("local", new ScriptedChatClient("local"));
         _ = services.AddLlmRouter(Section(json));
@@ -278,7 +278,7 @@ public sealed class ConfigurationBindingTests
 
         OptionsValidationException exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IChatClient>());
 
-        Assert.Contains("Strategy '5'", Assert.Single(exception.Failures), StringComparison.Ordinal);
+        Assert.Contains("Strategy '42'", Assert.Single(exception.Failures), StringComparison.Ordinal);
     }
 
     [Fact]

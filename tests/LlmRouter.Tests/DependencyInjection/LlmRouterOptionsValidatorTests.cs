@@ -493,7 +493,7 @@ public sealed class LlmRouterOptionsValidatorTests
             .Configure(o =>
             {
                 o.Retry.MaxAttempts = 0;
-                o.Strategy = (RoutingStrategy)7;
+                o.Strategy = (RoutingStrategy)77;
             }));
 
         Assert.Equal(7, exception.Failures.Count());
@@ -503,7 +503,7 @@ public sealed class LlmRouterOptionsValidatorTests
         Assert.Contains(exception.Failures, f => f.Contains("Endpoint 'B' is added more than once", StringComparison.Ordinal));
         Assert.Contains(exception.Failures, f => f.Contains("keyed IChatClient 'claude'", StringComparison.Ordinal));
         Assert.Contains(exception.Failures, f => f.Contains("Retry:MaxAttempts", StringComparison.Ordinal));
-        Assert.Contains(exception.Failures, f => f.Contains("Strategy '7'", StringComparison.Ordinal));
+        Assert.Contains(exception.Failures, f => f.Contains("Strategy '77'", StringComparison.Ordinal));
         foreach (string failure in exception.Failures)
         {
             Assert.Contains(failure, exception.Message, StringComparison.Ordinal);

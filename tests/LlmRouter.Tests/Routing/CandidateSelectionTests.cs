@@ -85,7 +85,6 @@ public sealed class CandidateSelectionTests
     public void WeightedRandom_FirstChoiceFollowsTheWeights()
     {
         var random = new Random(1234);
-        var strategy = new WeightedRandomRoutingStrategy(random.NextDouble);
         RouterEndpoint heavy = Endpoint("heavy", 3, 0);
         RouterEndpoint light = Endpoint("light", 1, 1);
         RouterEndpoint never = Endpoint("never", 0, 2);
@@ -94,8 +93,7 @@ public sealed class CandidateSelectionTests
 
         for (int i = 0; i < Draws; i++)
         {
-            RouterEndpoint[] order = [never, light, heavy];
-            strategy.Order(order);
+            RouterEndpoint[] order = Plan(new WeightedRandomRoutingStrategy(random.NextDouble), [never, light, heavy]);
             Assert.Same(never, order[2]);
             heavyFirst += order[0] == heavy ? 1 : 0;
         }
@@ -106,10 +104,7 @@ public sealed class CandidateSelectionTests
     [Fact]
     public void WeightedRandom_ZeroWeightEndpoint_ComesLastButStaysInTheFailoverOrder()
     {
-        var strategy = new WeightedRandomRoutingStrategy(() => 0.999);
-        RouterEndpoint[] order = [Endpoint("zero", 0, 0), Endpoint("one", 1, 1)];
-
-        strategy.Order(order);
+        RouterEndpoint[] order = Plan(new WeightedRandomRoutingStrategy(() => 0.999), [Endpoint("zero", 0, 0), Endpoint("one", 1, 1)]);
 
         Assert.Equal(["one", "zero"], order.Select(e => e.Name));
     }
@@ -117,9 +112,7 @@ public sealed class CandidateSelectionTests
     [Fact]
     public void Ordered_SortsByPriorityThenRegistration()
     {
-        RouterEndpoint[] order = [Endpoint("c", 1, 2, priority: 5), Endpoint("a", 1, 0, priority: 5), Endpoint("b", 1, 1, priority: -1)];
-
-        OrderedRoutingStrategy.Instance.Order(order);
+        RouterEndpoint[] order = Plan(new OrderedRoutingStrategy(), [Endpoint("c", 1, 2, priority: 5), Endpoint("a", 1, 0, priority: 5), Endpoint("b", 1, 1, priority: -1)]);
 
         Assert.Equal(["b", "a", "c"], order.Select(e => e.Name));
     }
@@ -134,11 +127,10 @@ public sealed class CandidateSelectionTests
         long now = _time.GetTimestamp();
         _ = a.Cooldown.ExtendTo(now + 5_000);
         _ = b.Cooldown.ExtendTo(now + 1_000);
-        var selector = new CandidateSelector([a, b, c, d], OrderedRoutingStrategy.Instance, _time);
 
-        RoutedRequest request = selector.Select(null);
+        RouterEndpoint[] order = Plan(new OrderedRoutingStrategy(), [a, b, c, d]);
 
-        Assert.Equal(["c", "d", "b", "a"], request.Candidates.Select(e => e.Name));
+        Assert.Equal(["c", "d", "b", "a"], order.Select(e => e.Name));
     }
 
     [Fact]
@@ -147,9 +139,17 @@ public sealed class CandidateSelectionTests
         RouterEndpoint a = Endpoint("a", 1, 0);
         long now = _time.GetTimestamp();
         _ = a.Cooldown.ExtendTo(now + 5_000);
-        var selector = new CandidateSelector([a], OrderedRoutingStrategy.Instance, _time);
 
-        Assert.Equal(["a"], selector.Select(null).Candidates.Select(e => e.Name));
+        Assert.Equal(["a"], Plan(new OrderedRoutingStrategy(), [a]).Select(e => e.Name));
+    }
+
+    private RouterEndpoint[] Plan(IRoutingStrategy strategy, RouterEndpoint[] endpoints)
+    {
+        var runtime = new RouterRuntime(new LlmRouterOptions { Randomizer = () => 0.5 }, _time, new FailureClassifierChain([], _time), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var selector = new CandidateSelector(endpoints, runtime, () => strategy);
+        Task<RoutedRequest> request = selector.SelectAsync(RouterFactory.Hello(), null, streaming: false, TestContext.Current.CancellationToken).AsTask();
+        Assert.True(request.IsCompletedSuccessfully); // planning is synchronous unless every candidate is open
+        return request.Result.Candidates;
     }
 
     private static RouterEndpoint Endpoint(string name, double weight, int index, int priority = 0) =>

@@ -13,6 +13,7 @@ public sealed class ObservableFakeTimeProvider : FakeTimeProvider
     {
     }
 
+    /// <summary>Gets the due times of the timers created armed (timers created disarmed, to be armed later, are left out).</summary>
     public List<TimeSpan> TimersCreated { get; } = [];
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
@@ -20,7 +21,11 @@ public sealed class ObservableFakeTimeProvider : FakeTimeProvider
         ITimer timer = base.CreateTimer(callback, state, dueTime, period);
         lock (_gate)
         {
-            TimersCreated.Add(dueTime);
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                TimersCreated.Add(dueTime);
+            }
+
             foreach ((TimeSpan due, TaskCompletionSource signal) in _waiters.ToArray())
             {
                 if (due == dueTime)

@@ -1,0 +1,212 @@
+namespace LlmRouter;
+
+/// <summary>
+/// The health state machine of one endpoint (see <see cref="HealthOptions"/>). Transitions happen under a lock
+/// private to the endpoint and never held across I/O; readers see an immutable <see cref="HealthStatus"/>.
+/// </summary>
+internal sealed class EndpointHealth
+{
+    private readonly object _gate = new();
+    private HealthStatus _status = HealthStatus.Healthy;
+    private int _consecutiveFailures;
+    private int _consecutiveSlow;
+    private int _consecutiveFast;
+    private int _failedProbes;
+    private int _probeInFlight;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public HealthStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>Gets a value indicating whether a half-open probe is in flight.</summary>
+    public bool ProbeInFlight => Volatile.Read(ref _probeInFlight) != 0;
+
+    /// <summary>Gets a task that completes at the next transition or probe release; for requests waiting on an all-open group.</summary>
+    public Task Changed => Volatile.Read(ref _changed).Task;
+
+    /// <summary>The state as callers see it at <paramref name="now"/>: an open endpoint past its break is half-open.</summary>
+    public HealthState StateAt(long now)
+    {
+        HealthStatus status = Status;
+        return status.State == HealthState.Open && now >= status.OpenUntil ? HealthState.HalfOpen : status.State;
+    }
+
+    /// <summary>Decides, at attempt time, whether an attempt may go to the endpoint; at most one probe at a time.</summary>
+    public Admission TryAdmit(long now)
+    {
+        HealthStatus status = Status;
+        if (status.State != HealthState.Open)
+        {
+            return Admission.Admitted;
+        }
+
+        if (now < status.OpenUntil)
+        {
+            return Admission.Rejected;
+        }
+
+        return Interlocked.CompareExchange(ref _probeInFlight, 1, 0) == 0 ? Admission.Probe : Admission.Rejected;
+    }
+
+    /// <summary>The share of first choices the endpoint should get now: 1 when healthy, the canary share when degraded, ramping after a recovery.</summary>
+    public double FirstChoiceShare(long now, HealthOptions options, long timestampFrequency)
+    {
+        HealthStatus status = Status;
+        if (status.State == HealthState.Degraded)
+        {
+            return options.CanaryShare;
+        }
+
+        if (status.State != HealthState.Healthy || status.RampStart == 0 || options.SlowStartDuration <= TimeSpan.Zero)
+        {
+            return 1;
+        }
+
+        double elapsed = (now - status.RampStart) / (double)timestampFrequency;
+        double progress = elapsed / options.SlowStartDuration.TotalSeconds;
+        return progress >= 1 ? 1 : options.CanaryShare + ((1 - options.CanaryShare) * Math.Max(0, progress));
+    }
+
+    /// <summary>Records a successful attempt.</summary>
+    /// <param name="now">The current timestamp.</param>
+    /// <param name="isSlow">Whether its latency was above the endpoint's p95 baseline (false when there is no baseline yet).</param>
+    /// <param name="admission">How the attempt was admitted.</param>
+    /// <param name="options">The health options.</param>
+    /// <returns>The new state when it changed; otherwise <see langword="null"/>.</returns>
+    public HealthState? OnSuccess(long now, bool isSlow, Admission admission, HealthOptions options)
+    {
+        lock (_gate)
+        {
+            HealthStatus status = _status;
+            _consecutiveFailures = 0;
+            if (admission == Admission.Probe)
+            {
+                ReleaseProbe();
+            }
+
+            if (status.State == HealthState.Open)
+            {
+                // A probe (or an attempt admitted before the endpoint opened) came back well: close, ramping up.
+                _failedProbes = 0;
+                _consecutiveSlow = 0;
+                _consecutiveFast = 0;
+                return Publish(new HealthStatus(HealthState.Healthy, 0, now));
+            }
+
+            if (isSlow)
+            {
+                _consecutiveFast = 0;
+                if (++_consecutiveSlow >= options.DegradedAfterSlowRequests && status.State == HealthState.Healthy)
+                {
+                    return Publish(new HealthStatus(HealthState.Degraded, 0, 0));
+                }
+
+                return null;
+            }
+
+            _consecutiveSlow = 0;
+            if (status.State == HealthState.Degraded && ++_consecutiveFast >= options.RecoverAfterFastRequests)
+            {
+                _consecutiveFast = 0;
+                return Publish(new HealthStatus(HealthState.Healthy, 0, now));
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Records a failed attempt.</summary>
+    /// <param name="now">The current timestamp.</param>
+    /// <param name="kind">The failure kind.</param>
+    /// <param name="admission">How the attempt was admitted.</param>
+    /// <param name="options">The health options.</param>
+    /// <param name="random">A uniform number in [0, 1), for the break's jitter.</param>
+    /// <param name="timestampFrequency">The time provider's timestamp frequency.</param>
+    /// <returns>The new state when it changed; otherwise <see langword="null"/>.</returns>
+    public HealthState? OnFailure(long now, FailureKind kind, Admission admission, HealthOptions options, double random, long timestampFrequency)
+    {
+        lock (_gate)
+        {
+            if (admission == Admission.Probe)
+            {
+                ReleaseProbe();
+            }
+
+            TimeSpan breakFor;
+            switch (kind)
+            {
+                case FailureKind.Auth:
+                    breakFor = options.AuthFailureCooldown;
+                    break;
+                case FailureKind.Transient or FailureKind.Timeout:
+                    if (admission == Admission.Probe)
+                    {
+                        _failedProbes++;
+                        breakFor = BreakAfter(_failedProbes, options, random);
+                        break;
+                    }
+
+                    if (++_consecutiveFailures < options.FailureThreshold || _status.State == HealthState.Open)
+                    {
+                        return null;
+                    }
+
+                    breakFor = BreakAfter(0, options, random);
+                    break;
+                default:
+                    // Rate limits cool down separately; request errors and cancellations say nothing about the endpoint.
+                    return null;
+            }
+
+            if (breakFor <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            _consecutiveFailures = 0;
+            _consecutiveSlow = 0;
+            _consecutiveFast = 0;
+            long until = now + (long)(breakFor.TotalSeconds * timestampFrequency);
+            HealthStatus status = _status;
+            if (status.State == HealthState.Open && status.OpenUntil > until)
+            {
+                until = status.OpenUntil; // deadlines only move later
+            }
+
+            return Publish(new HealthStatus(HealthState.Open, until, 0));
+        }
+    }
+
+    /// <summary>Records an attempt whose outcome says nothing about the endpoint (cancellation, request error), releasing a probe.</summary>
+    public void OnNeutral(Admission admission)
+    {
+        if (admission == Admission.Probe)
+        {
+            ReleaseProbe();
+        }
+    }
+
+    private static TimeSpan BreakAfter(int failedProbes, HealthOptions options, double random)
+    {
+        double nominal = Math.Min(
+            options.MaxBreakDuration.TotalMilliseconds,
+            options.BreakDuration.TotalMilliseconds * Math.Pow(2, Math.Min(failedProbes, 30)));
+        double jitter = 1 + (options.BreakJitter * ((2 * random) - 1));
+        return TimeSpan.FromMilliseconds(nominal * jitter);
+    }
+
+    private void ReleaseProbe()
+    {
+        Volatile.Write(ref _probeInFlight, 0);
+        Signal();
+    }
+
+    private HealthState Publish(HealthStatus status)
+    {
+        Volatile.Write(ref _status, status);
+        Signal();
+        return status.State;
+    }
+
+    private void Signal() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+}

@@ -1,0 +1,74 @@
+namespace LlmRouter;
+
+/// <summary>
+/// Rebuilds every endpoint's snapshot off the request path: shortly after new attempts are recorded, and then once a
+/// second while any window still holds attempts, so that old attempts age out even when traffic stops.
+/// </summary>
+internal sealed class SnapshotRefresher : IDisposable
+{
+    private static readonly TimeSpan AgeOutInterval = TimeSpan.FromSeconds(1);
+
+    private readonly RouterEndpoint[] _endpoints;
+    private readonly RouterRuntime _runtime;
+    private readonly ITimer _timer;
+    private readonly TimeSpan _interval;
+    private int _dirty;
+    private int _building;
+
+    public SnapshotRefresher(RouterEndpoint[] endpoints, RouterRuntime runtime)
+    {
+        _endpoints = endpoints;
+        _runtime = runtime;
+        _interval = runtime.Options.Metrics.SnapshotInterval;
+        _timer = runtime.TimeProvider.CreateTimer(static state => ((SnapshotRefresher)state!).Refresh(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Asks for a rebuild soon; cheap when one is already asked for.</summary>
+    public void MarkDirty()
+    {
+        if (Interlocked.Exchange(ref _dirty, 1) == 0)
+        {
+            _ = _timer.Change(_interval, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Rebuilds every snapshot now.</summary>
+    public void Refresh()
+    {
+        if (Interlocked.Exchange(ref _building, 1) == 1)
+        {
+            return; // a rebuild is running; it or the dirty flag's timer covers what came in
+        }
+
+        try
+        {
+            Volatile.Write(ref _dirty, 0);
+            TimeProvider time = _runtime.TimeProvider;
+            long now = time.GetTimestamp();
+            DateTimeOffset takenAt = time.GetUtcNow();
+            bool anySamples = false;
+            foreach (RouterEndpoint endpoint in _endpoints)
+            {
+                EndpointSnapshot snapshot = endpoint.Metrics.Build(
+                    endpoint.Name, now, takenAt, endpoint.Health.StateAt(now), _runtime.Options.Metrics, time.TimestampFrequency);
+                anySamples |= snapshot.SampleCount > 0;
+            }
+
+            if (anySamples)
+            {
+                _ = _timer.Change(AgeOutInterval, Timeout.InfiniteTimeSpan);
+            }
+
+            if (Volatile.Read(ref _dirty) == 1)
+            {
+                _ = _timer.Change(_interval, Timeout.InfiniteTimeSpan);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _building, 0);
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,6 +21,7 @@ public sealed class RouterChatClient : IChatClient
     private readonly FailoverExecutor _executor;
     private readonly StreamingFailoverExecutor _streamingExecutor;
     private readonly SnapshotRefresher _refresher;
+    private readonly RouterTelemetry _telemetry;
     private readonly IDisposable? _optionsSubscription;
     private readonly ChatClientMetadata _metadata = new("llmrouter");
     private int _disposed;
@@ -31,14 +33,17 @@ public sealed class RouterChatClient : IChatClient
         IEnumerable<IFailureClassifier>? classifiers = null,
         ILoggerFactory? loggerFactory = null,
         IEndpointScorer? scorer = null,
-        Func<Action<LlmRouterOptions>, IDisposable?>? onOptionsChange = null)
+        Func<Action<LlmRouterOptions>, IDisposable?>? onOptionsChange = null,
+        IMeterFactory? meterFactory = null)
     {
         timeProvider ??= TimeProvider.System;
+        _telemetry = new RouterTelemetry(meterFactory);
         _runtime = new RouterRuntime(
             options,
             timeProvider,
             new FailureClassifierChain(classifiers ?? [], timeProvider),
-            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RouterChatClient>());
+            (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<RouterChatClient>(),
+            _telemetry);
 
         _endpoints = [.. endpoints];
         var strategies = new RoutingStrategies(_runtime, scorer);
@@ -48,6 +53,7 @@ public sealed class RouterChatClient : IChatClient
         _refresher = new SnapshotRefresher(_endpoints, _runtime);
         _runtime.Refresher = _refresher;
         _optionsSubscription = onOptionsChange?.Invoke(ApplyOptions);
+        _telemetry.ObserveHealth(ReadHealth);
     }
 
     /// <summary>Gets the names of the endpoints, in registration order.</summary>
@@ -135,6 +141,7 @@ public sealed class RouterChatClient : IChatClient
 
         _optionsSubscription?.Dispose();
         _refresher.Dispose();
+        _telemetry.Dispose();
         foreach (RouterEndpoint endpoint in _endpoints)
         {
             if (endpoint.OwnsClient)
@@ -148,6 +155,15 @@ public sealed class RouterChatClient : IChatClient
     internal void RefreshSnapshots() => _refresher.Refresh();
 
     internal RouterEndpoint[] Endpoints => _endpoints;
+
+    private IEnumerable<(string Endpoint, HealthState State)> ReadHealth()
+    {
+        long now = _runtime.TimeProvider.GetTimestamp();
+        foreach (RouterEndpoint endpoint in _endpoints)
+        {
+            yield return (endpoint.Name, endpoint.Health.StateAt(now));
+        }
+    }
 
     private void ApplyOptions(LlmRouterOptions options)
     {

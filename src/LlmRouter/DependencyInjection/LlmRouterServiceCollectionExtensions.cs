@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LlmRouter;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
@@ -111,6 +112,7 @@ public static class LlmRouterServiceCollectionExtensions
                 {
                     apply(changed);
                 }
-            }));
+            }),
+            services.GetService<IMeterFactory>());
     }
 }

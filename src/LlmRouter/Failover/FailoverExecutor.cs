@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.AI;
 
 namespace LlmRouter;
@@ -17,7 +18,28 @@ internal sealed class FailoverExecutor
     public async Task<ChatResponse> GetResponseAsync(
         IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
+        TimeProvider time = _runtime.TimeProvider;
+        RouterTelemetry telemetry = _runtime.Telemetry;
+        long start = time.GetTimestamp();
+        Activity? activity = telemetry.StartRequest(options, streaming: false);
+        try
+        {
+            ChatResponse response = await ExecuteAsync(messages, options, activity, cancellationToken).ConfigureAwait(false);
+            telemetry.RequestEnded(activity, response.GetRoutingInfo(), null, time.GetElapsedTime(start));
+            return response;
+        }
+        catch (Exception exception)
+        {
+            telemetry.RequestEnded(activity, null, exception, time.GetElapsedTime(start));
+            throw;
+        }
+    }
+
+    private async Task<ChatResponse> ExecuteAsync(
+        IList<ChatMessage> messages, ChatOptions? options, Activity? activity, CancellationToken cancellationToken)
+    {
         RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: false, cancellationToken).ConfigureAwait(false);
+        _runtime.Telemetry.Decided(activity, request.Decision);
         var session = new FailoverSession(_runtime, request, streaming: false, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
         while (await session.NextAsync().ConfigureAwait(false) is { } entry)

@@ -64,7 +64,11 @@ internal sealed class FailoverSession
             Admission admission = entry.Endpoint.Health.TryAdmit(now);
             if (admission != Admission.Rejected)
             {
-                entry = entry with { Admission = admission };
+                entry = entry with
+                {
+                    Admission = admission,
+                    Span = _runtime.Telemetry.StartAttempt(entry.Endpoint.Name, Attempts.Count + 1, admission == Admission.Probe, hedge: false),
+                };
                 break;
             }
         }
@@ -102,6 +106,7 @@ internal sealed class FailoverSession
         FailureKind kind = classification.Kind;
         Attempts.Add(new RoutingAttempt(endpoint.Name, kind, duration, exception, classification.RetryAfter));
         RecordSample(entry, duration, null, null, (byte)(kind + 1));
+        _runtime.Telemetry.AttemptEnded(entry.Span, endpoint.Name, kind, duration, null, null);
         long now = _runtime.TimeProvider.GetTimestamp();
         HealthState? transition = endpoint.Health.OnFailure(
             now, kind, entry.Admission, _runtime.Options.Health, _runtime.Random(), _runtime.TimeProvider.TimestampFrequency);
@@ -181,8 +186,11 @@ internal sealed class FailoverSession
     }
 
     /// <summary>Records a successful attempt's sample: latency, time to first token (streams) and usage.</summary>
-    public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage) =>
+    public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage)
+    {
         RecordSample(entry, latency, timeToFirstToken, usage, 0);
+        _runtime.Telemetry.AttemptEnded(entry.Span, entry.Endpoint.Name, null, latency, timeToFirstToken, usage);
+    }
 
     /// <summary>The exception that ends a request whose plan ran out.</summary>
     public Exception Exhausted()

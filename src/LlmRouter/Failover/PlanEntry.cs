@@ -5,4 +5,6 @@ namespace LlmRouter;
 /// <param name="Retries">Retries already made on this endpoint for this request.</param>
 /// <param name="NotBefore">The earliest start, as a <see cref="TimeProvider.GetTimestamp"/> value.</param>
 /// <param name="Admission">How the health state machine admitted the attempt (set when the attempt is taken).</param>
-internal readonly record struct PlanEntry(RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted);
+/// <param name="Span">The attempt's trace span, when someone listens.</param>
+internal readonly record struct PlanEntry(
+    RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted, System.Diagnostics.Activity? Span = null);

@@ -11,9 +11,11 @@ internal sealed class RouterRuntime
         LlmRouterOptions options,
         TimeProvider timeProvider,
         FailureClassifierChain classifier,
-        ILogger logger)
+        ILogger logger,
+        RouterTelemetry? telemetry = null)
     {
         _options = options;
+        Telemetry = telemetry ?? RouterTelemetry.Shared;
         TimeProvider = timeProvider;
         Classifier = classifier;
         Logger = logger;
@@ -28,6 +30,8 @@ internal sealed class RouterRuntime
     }
 
     public TimeProvider TimeProvider { get; }
+
+    public RouterTelemetry Telemetry { get; }
 
     public FailureClassifierChain Classifier { get; }
 

@@ -189,7 +189,11 @@ internal sealed class CandidateSelector
     private string? Explore(int[] order, RouterEndpoint[] candidates)
     {
         ScoringOptions scoring = _runtime.Options.Scoring;
-        if (scoring.ExplorationShare <= 0 || _runtime.Random() >= scoring.ExplorationShare)
+
+        // While the leader itself is unmeasured there is nothing to weigh it against: it gathers samples first.
+        if (scoring.ExplorationShare <= 0 ||
+            candidates[order[0]].Metrics.Snapshot.SampleCount < scoring.MinSamples ||
+            _runtime.Random() >= scoring.ExplorationShare)
         {
             return null;
         }

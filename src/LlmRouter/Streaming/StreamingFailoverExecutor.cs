@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.AI;
@@ -23,8 +24,86 @@ internal sealed class StreamingFailoverExecutor
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IList<ChatMessage> messages, ChatOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: true, cancellationToken).ConfigureAwait(false);
-        var session = new FailoverSession(_runtime, request, streaming: true, cancellationToken);
+        TimeProvider time = _runtime.TimeProvider;
+        RouterTelemetry telemetry = _runtime.Telemetry;
+        long requestStart = time.GetTimestamp();
+        Activity? activity = telemetry.StartRequest(options, streaming: true);
+
+        Gate gate;
+        FailoverSession session;
+        try
+        {
+            RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: true, cancellationToken).ConfigureAwait(false);
+            telemetry.Decided(activity, request.Decision);
+            session = new FailoverSession(_runtime, request, streaming: true, cancellationToken);
+            gate = await OpenGateAsync(session, messages, request.Options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            telemetry.RequestEnded(activity, null, exception, time.GetElapsedTime(requestStart));
+            throw;
+        }
+
+        Exception? failure = null;
+        Exception? interrupted = null;
+        List<ChatResponseUpdate> delivered = gate.Held;
+        try
+        {
+            foreach (ChatResponseUpdate update in gate.Held)
+            {
+                yield return update;
+            }
+
+            while (gate.Open)
+            {
+                gate.Scope.Restart();
+                bool more;
+                try
+                {
+                    more = await gate.Stream.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    failure = exception;
+                    break;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                delivered.Add(gate.Stream.Current);
+                yield return gate.Stream.Current;
+            }
+        }
+        finally
+        {
+            await DisposeAbandonedAsync(gate.Stream, gate.Entry.Endpoint).ConfigureAwait(false);
+            gate.Scope.Dispose();
+            TimeSpan latency = time.GetElapsedTime(gate.Start);
+            if (failure is null)
+            {
+                // Ended well, or the caller stopped reading: either way the endpoint did its part.
+                session.RecordSuccess(gate.Entry, latency, gate.TimeToFirstToken, UsageOf(delivered));
+                telemetry.RequestEnded(activity, gate.Info, null, time.GetElapsedTime(requestStart));
+            }
+            else
+            {
+                interrupted = Interrupted(session, gate, failure, delivered, latency);
+                telemetry.RequestEnded(activity, null, interrupted, time.GetElapsedTime(requestStart));
+            }
+        }
+
+        if (interrupted is not null)
+        {
+            throw interrupted;
+        }
+    }
+
+    /// <summary>Tries the plan until an endpoint produces its first output (or ends its stream cleanly without any).</summary>
+    private async Task<Gate> OpenGateAsync(FailoverSession session, IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
         TimeProvider time = _runtime.TimeProvider;
         while (await session.NextAsync().ConfigureAwait(false) is { } entry)
         {
@@ -32,17 +111,16 @@ internal sealed class StreamingFailoverExecutor
             var scope = new AttemptScope(time, _runtime.AttemptTimeoutFor(entry.Endpoint), cancellationToken);
             IAsyncEnumerator<ChatResponseUpdate>? stream = null;
             var held = new List<ChatResponseUpdate>(2);
-            bool gateOpen = false;
-            Exception? failure = null;
+            bool open = false;
             try
             {
-                stream = entry.Endpoint.Client.GetStreamingResponseAsync(messages, request.Options, scope.Token).GetAsyncEnumerator(scope.Token);
+                stream = entry.Endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token);
                 while (await stream.MoveNextAsync().ConfigureAwait(false))
                 {
                     held.Add(stream.Current);
                     if (IsOutput(stream.Current))
                     {
-                        gateOpen = true;
+                        open = true;
                         break;
                     }
 
@@ -51,17 +129,12 @@ internal sealed class StreamingFailoverExecutor
             }
             catch (Exception exception)
             {
-                failure = exception;
-            }
-
-            if (failure is not null)
-            {
                 await DisposeAbandonedAsync(stream, entry.Endpoint).ConfigureAwait(false);
                 scope.Dispose();
-                FailureClassification classification = session.Classify(failure, scope);
-                if (session.OnFailure(entry, classification, failure, time.GetElapsedTime(start)))
+                FailureClassification classification = session.Classify(exception, scope);
+                if (session.OnFailure(entry, classification, exception, time.GetElapsedTime(start)))
                 {
-                    session.ThrowStop(classification, failure);
+                    session.ThrowStop(classification, exception);
                 }
 
                 continue;
@@ -75,54 +148,7 @@ internal sealed class StreamingFailoverExecutor
                 RoutingInfoExtensions.Attach(held[0], info);
             }
 
-            List<ChatResponseUpdate> delivered = held;
-            try
-            {
-                foreach (ChatResponseUpdate update in held)
-                {
-                    yield return update;
-                }
-
-                while (gateOpen)
-                {
-                    scope.Restart();
-                    bool more;
-                    try
-                    {
-                        more = await stream!.MoveNextAsync().ConfigureAwait(false);
-                    }
-                    catch (Exception exception)
-                    {
-                        failure = exception;
-                        break;
-                    }
-
-                    if (!more)
-                    {
-                        break;
-                    }
-
-                    delivered.Add(stream.Current);
-                    yield return stream.Current;
-                }
-            }
-            finally
-            {
-                await DisposeAbandonedAsync(stream, entry.Endpoint).ConfigureAwait(false);
-                scope.Dispose();
-                if (failure is null)
-                {
-                    // Ended well, or the caller stopped reading: either way the endpoint did its part.
-                    session.RecordSuccess(entry, time.GetElapsedTime(start), timeToFirstToken, UsageOf(delivered));
-                }
-            }
-
-            if (failure is not null)
-            {
-                throw Interrupted(session, entry, scope, failure, delivered, time.GetElapsedTime(start));
-            }
-
-            yield break;
+            return new Gate(entry, stream, scope, held, open, start, timeToFirstToken, info);
         }
 
         throw session.Exhausted();
@@ -155,19 +181,18 @@ internal sealed class StreamingFailoverExecutor
         return false;
     }
 
-    private Exception Interrupted(
-        FailoverSession session, PlanEntry entry, AttemptScope scope, Exception failure, List<ChatResponseUpdate> delivered, TimeSpan duration)
+    private Exception Interrupted(FailoverSession session, Gate gate, Exception failure, List<ChatResponseUpdate> delivered, TimeSpan duration)
     {
-        FailureClassification classification = session.Classify(failure, scope);
+        FailureClassification classification = session.Classify(failure, gate.Scope);
         if (classification.Kind == FailureKind.Canceled)
         {
-            _ = session.OnFailure(entry, classification, failure, duration);
+            _ = session.OnFailure(gate.Entry, classification, failure, duration);
             return failure is OperationCanceledException ? failure : new OperationCanceledException(failure.Message, failure);
         }
 
         // The served attempt is recorded as a success up to its first output; the failure after it is recorded too.
-        _ = session.OnFailure(entry with { Retries = int.MaxValue }, classification, failure, duration);
-        Log.StreamInterrupted(_runtime.Logger, entry.Endpoint.Name, classification.Kind, failure);
+        _ = session.OnFailure(gate.Entry with { Retries = int.MaxValue }, classification, failure, duration);
+        Log.StreamInterrupted(_runtime.Logger, gate.Entry.Endpoint.Name, classification.Kind, failure);
 
         var text = new StringBuilder();
         foreach (ChatResponseUpdate update in delivered)
@@ -175,7 +200,7 @@ internal sealed class StreamingFailoverExecutor
             _ = text.Append(update.Text);
         }
 
-        return new StreamInterruptedException(entry.Endpoint.Name, text.ToString(), UsageOf(delivered), session.Attempts, failure);
+        return new StreamInterruptedException(gate.Entry.Endpoint.Name, text.ToString(), UsageOf(delivered), session.Attempts, failure);
     }
 
     private static UsageDetails? UsageOf(List<ChatResponseUpdate> delivered)
@@ -214,4 +239,15 @@ internal sealed class StreamingFailoverExecutor
             Log.AbandonedStreamDisposeFailed(_runtime.Logger, endpoint.Name, exception);
         }
     }
+
+    /// <summary>The attempt that passed the gate: its stream, the updates held back, and when it started.</summary>
+    private sealed record Gate(
+        PlanEntry Entry,
+        IAsyncEnumerator<ChatResponseUpdate> Stream,
+        AttemptScope Scope,
+        List<ChatResponseUpdate> Held,
+        bool Open,
+        long Start,
+        TimeSpan TimeToFirstToken,
+        RoutingInfo Info);
 }

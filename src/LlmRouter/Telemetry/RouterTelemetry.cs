@@ -73,6 +73,9 @@ internal sealed class RouterTelemetry : IDisposable
     private readonly Histogram<double> _operationDuration;
     private Func<IEnumerable<(string Endpoint, HealthState State)>>? _readHealth;
 
+    /// <summary>Gets an instance for runtimes built without one (tests, benchmarks): instruments work, nobody owns them.</summary>
+    public static RouterTelemetry Shared { get; } = new(null);
+
     public RouterTelemetry(IMeterFactory? meterFactory)
     {
         // A factory-created meter is shared and disposed by the factory (the DI container), so it is not ours to dispose.
@@ -182,6 +185,29 @@ internal sealed class RouterTelemetry : IDisposable
         }
 
         return activity;
+    }
+
+    /// <summary>Puts the routing decision on the request's span: why the first endpoint leads, and every candidate's score and health.</summary>
+    public void Decided(Activity? activity, RoutingDecision decision)
+    {
+        if (activity is not { IsAllDataRequested: true } || !ReferenceEquals(activity.Source, ActivitySource))
+        {
+            return;
+        }
+
+        activity.SetTag("llmrouter.decision.reason", decision.Reason);
+        var candidates = new System.Text.StringBuilder();
+        foreach (CandidateScore candidate in decision.Candidates)
+        {
+            if (candidates.Length > 0)
+            {
+                _ = candidates.Append("; ");
+            }
+
+            _ = candidates.Append(candidate.ToString());
+        }
+
+        activity.SetTag("llmrouter.decision.candidates", candidates.ToString());
     }
 
     public void AttemptEnded(Activity? activity, string endpoint, FailureKind? failure, TimeSpan duration, TimeSpan? timeToFirstToken, UsageDetails? usage)

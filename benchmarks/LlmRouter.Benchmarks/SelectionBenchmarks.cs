@@ -1,0 +1,48 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmRouter.Benchmarks;
+
+/// <summary>Choosing an endpoint: filter, score every candidate from its snapshot, health pass, ordered plan.</summary>
+[MemoryDiagnoser]
+public class SelectionBenchmarks
+{
+    private readonly List<ChatMessage> _messages = [new(ChatRole.User, "Summarise the following paragraph in one sentence, please.")];
+    private CandidateSelector _selector = null!;
+
+    [Params(2, 8, 32)]
+    public int Endpoints { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var options = new LlmRouterOptions();
+        var runtime = new RouterRuntime(options, TimeProvider.System, new FailureClassifierChain([], TimeProvider.System), NullLogger.Instance);
+        var random = new Random(3);
+        long now = TimeProvider.System.GetTimestamp();
+        var endpoints = new RouterEndpoint[Endpoints];
+        for (int i = 0; i < endpoints.Length; i++)
+        {
+            var endpointOptions = new EndpointOptions { InputCostPerMillionTokens = 1 + i, OutputCostPerMillionTokens = 4 + i };
+            options.Endpoints[$"e{i}"] = endpointOptions;
+            endpoints[i] = new RouterEndpoint($"e{i}", new InstantChatClient(1), endpointOptions, i, ownsClient: false);
+            for (int s = 0; s < 200; s++)
+            {
+                endpoints[i].Metrics.Record(new AttemptSample { Timestamp = now, LatencyMs = (float)(100 + (random.NextDouble() * 400)), TimeToFirstTokenMs = float.NaN, OutputTokens = 200 });
+            }
+
+            _ = endpoints[i].Metrics.Build($"e{i}", now, DateTimeOffset.UtcNow, HealthState.Healthy, options.Metrics, TimeProvider.System.TimestampFrequency);
+        }
+
+        var strategies = new RoutingStrategies(runtime, null);
+        _selector = new CandidateSelector(endpoints, runtime, () => strategies.For(RoutingStrategy.Score));
+    }
+
+    [Benchmark]
+    public int ChooseEndpoint()
+    {
+        ValueTask<RoutedRequest> request = _selector.SelectAsync(_messages, null, streaming: false, CancellationToken.None);
+        return request.IsCompletedSuccessfully ? request.Result.Candidates.Length : -1;
+    }
+}

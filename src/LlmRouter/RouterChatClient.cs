@@ -156,6 +156,8 @@ public sealed class RouterChatClient : IChatClient
 
     internal RouterEndpoint[] Endpoints => _endpoints;
 
+    internal RouterTelemetry Telemetry => _telemetry;
+
     private IEnumerable<(string Endpoint, HealthState State)> ReadHealth()
     {
         long now = _runtime.TimeProvider.GetTimestamp();

@@ -16,7 +16,11 @@ internal sealed class SimulatedProvider(string name, Func<int, HttpStatusCode?> 
             return Task.FromException<ChatResponse>(exception);
         }
 
-        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, $"Hello from {name}.")) { FinishReason = ChatFinishReason.Stop });
+        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, $"Hello from {name}."))
+        {
+            FinishReason = ChatFinishReason.Stop,
+            Usage = new UsageDetails { InputTokenCount = 12, OutputTokenCount = 4 },
+        });
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(

@@ -17,25 +17,25 @@ public sealed class CandidateScore
     public HealthState Health { get; }
 
     /// <summary>Gets the endpoint's total score, if the strategy scores.</summary>
-    public double? Score { get; internal set; }
+    public double? Score { get; internal init; }
 
     /// <summary>Gets the latency component.</summary>
-    public double? Latency { get; internal set; }
+    public double? Latency { get; internal init; }
 
     /// <summary>Gets the cost component.</summary>
-    public double? Cost { get; internal set; }
+    public double? Cost { get; internal init; }
 
     /// <summary>Gets the success component.</summary>
-    public double? Success { get; internal set; }
+    public double? Success { get; internal init; }
 
     /// <summary>Gets the custom component.</summary>
-    public double? Custom { get; internal set; }
+    public double? Custom { get; internal init; }
 
     /// <summary>Gets the estimated cost of the request on this endpoint, at its prices.</summary>
-    public decimal? EstimatedCost { get; internal set; }
+    public decimal? EstimatedCost { get; internal init; }
 
     /// <summary>Gets the place the endpoint took in the plan (0 first), or -1 when it was left out (open, or a probe already in flight).</summary>
-    public int Rank { get; internal set; } = -1;
+    public int Rank { get; internal init; } = -1;
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -89,120 +89,142 @@ internal sealed class CandidateSelector
         long now = _runtime.TimeProvider.GetTimestamp();
         IRoutingStrategy strategy = _strategy();
         int count = candidates.Length;
-        var scores = new CandidateScore[count];
+        var entries = new CandidateEntry[count];
         for (int i = 0; i < count; i++)
         {
-            scores[i] = new CandidateScore(candidates[i].Name, candidates[i].Health.StateAt(now));
+            entries[i] = new CandidateEntry(candidates[i], candidates[i].Health.StateAt(now));
         }
 
-        double[] keys = new double[count];
-        strategy.Rank(candidates, scores, keys, new RoutingRequest(messages, forwarded, streaming, now));
+        strategy.Rank(entries, new RoutingRequest(messages, forwarded, streaming, now));
+        Array.Sort(entries, CandidateEntry.Comparer.Instance);
 
-        int[] order = new int[count];
-        for (int i = 0; i < count; i++)
+        string why = strategy.Criterion;
+        if (strategy.Explores && count > 1 && Explore(entries))
         {
-            order[i] = i;
+            why = "exploration";
         }
 
-        Array.Sort(order, (x, y) =>
-        {
-            int byKey = keys[x].CompareTo(keys[y]);
-            if (byKey != 0)
-            {
-                return byKey;
-            }
-
-            int byPriority = candidates[x].Options.Priority.CompareTo(candidates[y].Options.Priority);
-            return byPriority != 0 ? byPriority : candidates[x].Index.CompareTo(candidates[y].Index);
-        });
-
-        string reason = strategy.Criterion;
-        if (strategy.Explores && count > 1)
-        {
-            reason = Explore(order, candidates) ?? reason;
-        }
-
-        var plan = new List<RouterEndpoint>(count);
-        var demoted = new List<RouterEndpoint>();
-        var cooling = new List<RouterEndpoint>();
+        // Health pass: each candidate gets its group once (the canary draw is random), then the plan is laid out
+        // group by group, keeping the strategy's order within each.
         HealthOptions health = _runtime.Options.Health;
         long frequency = _runtime.TimeProvider.TimestampFrequency;
-        foreach (int index in order)
+        int included = 0;
+        bool anyProbe = false;
+        bool anyNormal = false;
+        bool anyDemoted = false;
+        foreach (ref CandidateEntry entry in entries.AsSpan())
         {
-            RouterEndpoint endpoint = candidates[index];
-            switch (endpoint.Health.StateAt(now))
+            RouterEndpoint endpoint = entry.Endpoint;
+            entry.Group = entry.Health switch
             {
-                case HealthState.Open:
-                    continue; // no traffic until its break ends
-                case HealthState.HalfOpen:
-                    if (endpoint.Health.ProbeInFlight)
-                    {
-                        continue;
-                    }
+                HealthState.Open => PlanGroup.Excluded,
+                HealthState.HalfOpen => endpoint.Health.ProbeInFlight ? PlanGroup.Excluded : PlanGroup.Probe,
+                _ when endpoint.Cooldown.IsCoolingDown(now) => PlanGroup.Cooling,
+                _ when endpoint.Health.FirstChoiceShare(now, health, frequency) is var share && share < 1 && _runtime.Random() >= share => PlanGroup.Demoted,
+                _ => PlanGroup.Normal,
+            };
 
-                    // The next request probes it, with the rest of the plan behind it as failover.
-                    plan.Insert(0, endpoint);
-                    reason = "probe of half-open endpoint";
-                    continue;
+            included += entry.Group == PlanGroup.Excluded ? 0 : 1;
+            anyProbe |= entry.Group == PlanGroup.Probe;
+            anyNormal |= entry.Group == PlanGroup.Normal;
+            anyDemoted |= entry.Group == PlanGroup.Demoted;
+        }
+
+        var plan = new RouterEndpoint[included];
+        int rank = 0;
+        for (PlanGroup group = PlanGroup.Probe; group < PlanGroup.Excluded; group++)
+        {
+            int groupStart = rank;
+            foreach (ref CandidateEntry entry in entries.AsSpan())
+            {
+                if (entry.Group == group)
+                {
+                    entry.Rank = rank;
+                    plan[rank++] = entry.Endpoint;
+                }
             }
 
-            if (endpoint.Cooldown.IsCoolingDown(now))
+            if (group == PlanGroup.Cooling)
             {
-                cooling.Add(endpoint);
-                continue;
+                SortByCooldown(plan.AsSpan(groupStart, rank - groupStart), entries);
+            }
+        }
+
+        if (anyProbe)
+        {
+            why = "probe of half-open endpoint";
+        }
+        else if (!anyNormal && anyDemoted)
+        {
+            why = "only degraded or ramping endpoints left";
+        }
+        else if (!anyNormal && included > 0)
+        {
+            why = "only rate-limited endpoints left, soonest recovery first";
+        }
+
+        var decision = new RoutingDecision(entries, included > 0 ? plan[0].Name : null, included > 0 ? why : "every candidate is open");
+        return new RoutedRequest(plan, forwarded, decision);
+    }
+
+    /// <summary>Orders rate-limited endpoints by when they recover (insertion sort: few), and fixes their ranks.</summary>
+    private static void SortByCooldown(Span<RouterEndpoint> cooling, CandidateEntry[] entries)
+    {
+        if (cooling.Length < 2)
+        {
+            return;
+        }
+
+        int firstRank = -1;
+        for (int i = 1; i < cooling.Length; i++)
+        {
+            RouterEndpoint current = cooling[i];
+            long deadline = current.Cooldown.Deadline;
+            int j = i - 1;
+            while (j >= 0 && cooling[j].Cooldown.Deadline > deadline)
+            {
+                cooling[j + 1] = cooling[j];
+                j--;
             }
 
-            double share = endpoint.Health.FirstChoiceShare(now, health, frequency);
-            if (share < 1 && _runtime.Random() >= share)
+            cooling[j + 1] = current;
+        }
+
+        foreach (ref CandidateEntry entry in entries.AsSpan())
+        {
+            if (entry.Group == PlanGroup.Cooling && (firstRank < 0 || entry.Rank < firstRank))
             {
-                demoted.Add(endpoint); // degraded (canary share) or ramping up after recovery
-                continue;
+                firstRank = entry.Rank;
             }
-
-            plan.Add(endpoint);
         }
 
-        if (plan.Count == 0 && demoted.Count > 0)
+        foreach (ref CandidateEntry entry in entries.AsSpan())
         {
-            reason = "only degraded or ramping endpoints left";
+            if (entry.Group == PlanGroup.Cooling)
+            {
+                entry.Rank = firstRank + cooling.IndexOf(entry.Endpoint);
+            }
         }
-
-        plan.AddRange(demoted);
-        cooling.Sort(static (a, b) => a.Cooldown.Deadline.CompareTo(b.Cooldown.Deadline));
-        if (plan.Count == 0 && cooling.Count > 0)
-        {
-            reason = "only rate-limited endpoints left, soonest recovery first";
-        }
-
-        plan.AddRange(cooling);
-        for (int rank = 0; rank < plan.Count; rank++)
-        {
-            scores[Array.IndexOf(candidates, plan[rank])].Rank = rank;
-        }
-
-        RouterEndpoint[] ordered = [.. plan];
-        var decision = new RoutingDecision(scores) { Reason = ordered.Length > 0 ? $"{ordered[0].Name}: {reason}" : "every candidate is open" };
-        return new RoutedRequest(ordered, forwarded, decision);
     }
 
     /// <summary>Now and then puts another candidate first to keep learning: one with too few attempts if any, else any other.</summary>
-    private string? Explore(int[] order, RouterEndpoint[] candidates)
+    private bool Explore(CandidateEntry[] entries)
     {
         ScoringOptions scoring = _runtime.Options.Scoring;
 
         // While the leader itself is unmeasured there is nothing to weigh it against: it gathers samples first.
         if (scoring.ExplorationShare <= 0 ||
-            candidates[order[0]].Metrics.Snapshot.SampleCount < scoring.MinSamples ||
+            entries[0].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples ||
             _runtime.Random() >= scoring.ExplorationShare)
         {
-            return null;
+            return false;
         }
 
         int pick = -1;
         int unexplored = 0;
-        for (int position = 1; position < order.Length; position++)
+        for (int position = 1; position < entries.Length; position++)
         {
-            if (candidates[order[position]].Metrics.Snapshot.SampleCount < scoring.MinSamples && _runtime.Random() * ++unexplored < 1)
+            if (entries[position].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples && _runtime.Random() * ++unexplored < 1)
             {
                 pick = position; // reservoir sampling among the unexplored
             }
@@ -210,14 +232,13 @@ internal sealed class CandidateSelector
 
         if (pick < 0)
         {
-            pick = 1 + (int)(_runtime.Random() * (order.Length - 1));
-            pick = Math.Min(pick, order.Length - 1);
+            pick = Math.Min(1 + (int)(_runtime.Random() * (entries.Length - 1)), entries.Length - 1);
         }
 
-        int chosen = order[pick];
-        Array.Copy(order, 0, order, 1, pick);
-        order[0] = chosen;
-        return "exploration";
+        CandidateEntry chosen = entries[pick];
+        Array.Copy(entries, 0, entries, 1, pick);
+        entries[0] = chosen;
+        return true;
     }
 
     private ChatOptions? Forwarded(ChatOptions? options, out string? group)
@@ -260,7 +281,7 @@ internal sealed class CandidateSelector
     {
         if (group is null)
         {
-            return (RouterEndpoint[])_endpoints.Clone();
+            return _endpoints; // read-only from here on
         }
 
         var candidates = new List<RouterEndpoint>(_endpoints.Length);

@@ -2,8 +2,8 @@ namespace LlmRouter;
 
 /// <summary>Ranks a request's candidates: writes each one's sort key (lower goes first) and, when it scores, the score's components.</summary>
 /// <remarks>
-/// Strategies are small and stateless (one instance serves every request). Ties are broken by priority, then
-/// registration order; health, exploration and cool-downs are applied after, by the selector.
+/// Strategies are small and stateless (one instance serves every request) and must not allocate. Ties are broken by
+/// priority, then registration order; health, exploration and cool-downs are applied after, by the selector.
 /// </remarks>
 internal interface IRoutingStrategy
 {
@@ -13,5 +13,5 @@ internal interface IRoutingStrategy
     /// <summary>Gets a value indicating whether the selector may explore (put a candidate other than the best first, now and then).</summary>
     bool Explores { get; }
 
-    void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request);
+    void Rank(Span<CandidateEntry> candidates, in RoutingRequest request);
 }

@@ -11,14 +11,14 @@ internal sealed class LowestCostRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
-    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
+    public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         int promptTokens = request.EstimatePromptTokens();
-        for (int i = 0; i < candidates.Length; i++)
+        foreach (ref CandidateEntry candidate in candidates)
         {
-            double cost = ScoreRoutingStrategy.EstimateCost(candidates[i], promptTokens, request, _runtime.Options.Scoring);
-            scores[i].EstimatedCost = (decimal)cost;
-            keys[i] = cost;
+            double cost = ScoreRoutingStrategy.EstimateCost(candidate.Endpoint, promptTokens, request, _runtime.Options.Scoring);
+            candidate.EstimatedCost = cost;
+            candidate.Key = cost;
         }
     }
 }

@@ -12,14 +12,14 @@ internal sealed class LowestLatencyRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
-    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
+    public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         int minSamples = _runtime.Options.Scoring.MinSamples;
-        for (int i = 0; i < candidates.Length; i++)
+        foreach (ref CandidateEntry candidate in candidates)
         {
-            EndpointSnapshot snapshot = candidates[i].Metrics.Snapshot;
+            EndpointSnapshot snapshot = candidate.Endpoint.Metrics.Snapshot;
             double latency = ScoreRoutingStrategy.RecentLatency(snapshot, request.Streaming);
-            keys[i] = snapshot.SampleCount < minSamples ? -1 : double.IsNaN(latency) ? double.PositiveInfinity : latency;
+            candidate.Key = snapshot.SampleCount < minSamples ? -1 : double.IsNaN(latency) ? double.PositiveInfinity : latency;
         }
     }
 }

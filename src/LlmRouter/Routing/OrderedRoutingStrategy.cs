@@ -7,11 +7,11 @@ internal sealed class OrderedRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
-    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
+    public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
-        for (int i = 0; i < candidates.Length; i++)
+        foreach (ref CandidateEntry candidate in candidates)
         {
-            keys[i] = candidates[i].Options.Priority;
+            candidate.Key = candidate.Endpoint.Options.Priority;
         }
     }
 }

@@ -20,7 +20,7 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 
     public bool Explores => true;
 
-    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
+    public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         ScoringOptions options = _runtime.Options.Scoring;
         int promptTokens = request.EstimatePromptTokens();
@@ -28,25 +28,23 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         // First pass: raw latency and cost, and the best of each, since both components are relative to the best.
         double bestLatency = double.PositiveInfinity;
         double bestCost = double.PositiveInfinity;
-        for (int i = 0; i < candidates.Length; i++)
+        foreach (ref CandidateEntry candidate in candidates)
         {
-            EndpointSnapshot snapshot = candidates[i].Metrics.Snapshot;
+            EndpointSnapshot snapshot = candidate.Endpoint.Metrics.Snapshot;
             double latency = RecentLatency(snapshot, request.Streaming);
             if (snapshot.SampleCount >= options.MinSamples && latency < bestLatency)
             {
                 bestLatency = latency;
             }
 
-            double cost = EstimateCost(candidates[i], promptTokens, request, options);
-            scores[i].EstimatedCost = (decimal)cost;
-            keys[i] = cost; // reused below
-            bestCost = Math.Min(bestCost, cost);
+            candidate.EstimatedCost = EstimateCost(candidate.Endpoint, promptTokens, request, options);
+            bestCost = Math.Min(bestCost, candidate.EstimatedCost);
         }
 
         double totalWeight = options.LatencyWeight + options.CostWeight + options.SuccessWeight + options.CustomWeight;
-        for (int i = 0; i < candidates.Length; i++)
+        foreach (ref CandidateEntry candidate in candidates)
         {
-            RouterEndpoint endpoint = candidates[i];
+            RouterEndpoint endpoint = candidate.Endpoint;
             EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
             bool trusted = snapshot.SampleCount >= options.MinSamples;
 
@@ -66,27 +64,22 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
                 latencyScore = 0; // attempts, but none succeeded
             }
 
-            double cost = keys[i];
-            double costScore = cost <= 0 ? 1 : bestCost / cost;
+            double costScore = candidate.EstimatedCost <= 0 ? 1 : bestCost / candidate.EstimatedCost;
             double successScore = trusted && !double.IsNaN(snapshot.DecayedSuccess) ? snapshot.DecayedSuccess : Neutral;
-            double customScore = _scorer is null ? 1 : Math.Clamp(_scorer.Score(snapshot, request.Messages, request.Options), 0, 1);
-            if (double.IsNaN(customScore))
-            {
-                customScore = 0;
-            }
+            double customScore = _scorer is null ? 1 : _scorer.Score(snapshot, request.Messages, request.Options);
+            customScore = double.IsNaN(customScore) ? 0 : Math.Clamp(customScore, 0, 1);
 
             double score = totalWeight > 0
                 ? ((options.LatencyWeight * latencyScore) + (options.CostWeight * costScore) + (options.SuccessWeight * successScore) + (options.CustomWeight * customScore)) / totalWeight
                 : 0;
 
-            CandidateScore explained = scores[i];
-            explained.Latency = latencyScore;
-            explained.Cost = costScore;
-            explained.Success = successScore;
-            explained.Custom = customScore;
-            explained.Score = score;
+            candidate.Latency = latencyScore;
+            candidate.Cost = costScore;
+            candidate.Success = successScore;
+            candidate.Custom = customScore;
+            candidate.Score = score;
+            candidate.Key = -score;
             endpoint.LastScore = score;
-            keys[i] = -score;
         }
     }
 

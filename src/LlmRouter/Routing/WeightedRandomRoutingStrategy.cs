@@ -16,12 +16,12 @@ internal sealed class WeightedRandomRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
-    public void Rank(RouterEndpoint[] candidates, CandidateScore[] scores, double[] keys, in RoutingRequest request)
+    public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
-        for (int i = 0; i < candidates.Length; i++)
+        foreach (ref CandidateEntry candidate in candidates)
         {
-            double weight = candidates[i].Options.Weight;
-            keys[i] = weight > 0 ? -Math.Log(1.0 - _random()) / weight : double.PositiveInfinity;
+            double weight = candidate.Endpoint.Options.Weight;
+            candidate.Key = weight > 0 ? -Math.Log(1.0 - _random()) / weight : double.PositiveInfinity;
         }
     }
 }

@@ -190,8 +190,9 @@ internal sealed class StreamingFailoverExecutor
             return failure is OperationCanceledException ? failure : new OperationCanceledException(failure.Message, failure);
         }
 
-        // The served attempt is recorded as a success up to its first output; the failure after it is recorded too.
-        _ = session.OnFailure(gate.Entry with { Retries = int.MaxValue }, classification, failure, duration);
+        // The served attempt is recorded as a success up to its first output; the failure after it is recorded too,
+        // as an ordinary failure: a probe's verdict was given at its first output, and its probe slot released then.
+        _ = session.OnFailure(gate.Entry with { Retries = int.MaxValue, Admission = Admission.Admitted }, classification, failure, duration);
         Log.StreamInterrupted(_runtime.Logger, gate.Entry.Endpoint.Name, classification.Kind, failure);
 
         var text = new StringBuilder();

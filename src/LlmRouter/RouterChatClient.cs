@@ -21,6 +21,7 @@ public sealed class RouterChatClient : IChatClient
     private readonly FailoverExecutor _executor;
     private readonly StreamingFailoverExecutor _streamingExecutor;
     private readonly SnapshotRefresher _refresher;
+    private readonly CandidateSelector _selector;
     private readonly RouterTelemetry _telemetry;
     private readonly IDisposable? _optionsSubscription;
     private readonly ChatClientMetadata _metadata = new("llmrouter");
@@ -48,6 +49,7 @@ public sealed class RouterChatClient : IChatClient
         _endpoints = [.. endpoints];
         var strategies = new RoutingStrategies(_runtime, scorer);
         var selector = new CandidateSelector(_endpoints, _runtime, () => strategies.For(_runtime.Options.Strategy));
+        _selector = selector;
         _executor = new FailoverExecutor(_runtime, selector);
         _streamingExecutor = new StreamingFailoverExecutor(_runtime, selector);
         _refresher = new SnapshotRefresher(_endpoints, _runtime);
@@ -179,6 +181,7 @@ public sealed class RouterChatClient : IChatClient
         }
 
         _runtime.Options = options;
+        _selector.RefreshGroups();
     }
 
     // Retries and failover enumerate the messages more than once: a one-shot sequence is materialised once.

@@ -13,20 +13,29 @@ internal sealed class CandidateSelector
     private readonly RouterEndpoint[] _endpoints;
     private readonly RouterRuntime _runtime;
     private readonly Func<IRoutingStrategy> _strategy;
-    private readonly HashSet<string> _groups = new(StringComparer.OrdinalIgnoreCase);
+    private HashSet<string> _groups = [];
 
     public CandidateSelector(RouterEndpoint[] endpoints, RouterRuntime runtime, Func<IRoutingStrategy> strategy)
     {
         _endpoints = endpoints;
         _runtime = runtime;
         _strategy = strategy;
-        foreach (RouterEndpoint endpoint in endpoints)
+        RefreshGroups();
+    }
+
+    /// <summary>Re-reads the endpoints' groups; called when the options change at run time.</summary>
+    public void RefreshGroups()
+    {
+        var groups = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (RouterEndpoint endpoint in _endpoints)
         {
             if (endpoint.Options.Group is { } group)
             {
-                _ = _groups.Add(group);
+                _ = groups.Add(group);
             }
         }
+
+        Volatile.Write(ref _groups, groups);
     }
 
     /// <summary>Plans a request; when every candidate is open, waits for the earliest recovery up to <see cref="HealthOptions.AllOpenMaxWait"/>.</summary>
@@ -162,10 +171,22 @@ internal sealed class CandidateSelector
         {
             why = "only rate-limited endpoints left, soonest recovery first";
         }
+        else if (included > 0 && !ReferenceEquals(plan[0], entries[0].Endpoint))
+        {
+            // The strategy's first choice was passed over by the health pass: say why, not "highest score".
+            why = string.Concat("next after ", entries[0].Endpoint.Name, Passed(entries[0].Group));
+        }
 
         var decision = new RoutingDecision(entries, included > 0 ? plan[0].Name : null, included > 0 ? why : "every candidate is open");
         return new RoutedRequest(plan, forwarded, decision);
     }
+
+    private static string Passed(PlanGroup group) => group switch
+    {
+        PlanGroup.Demoted => ", which is degraded or ramping up and was not drawn for its share of first choices",
+        PlanGroup.Cooling => ", which is rate-limited",
+        _ => ", which is open",
+    };
 
     /// <summary>Orders rate-limited endpoints by when they recover (insertion sort: few), and fixes their ranks.</summary>
     private static void SortByCooldown(Span<RouterEndpoint> cooling, CandidateEntry[] entries)
@@ -250,7 +271,7 @@ internal sealed class CandidateSelector
         }
 
         RoutingHints? hints = options.GetRoutingHints();
-        bool modelIsGroup = options.ModelId is { } modelId && _groups.Contains(modelId);
+        bool modelIsGroup = options.ModelId is { } modelId && Volatile.Read(ref _groups).Contains(modelId);
         group = hints?.Group ?? (modelIsGroup ? options.ModelId : null);
         if (hints is null && !modelIsGroup)
         {
@@ -296,7 +317,7 @@ internal sealed class CandidateSelector
         if (candidates.Count == 0)
         {
             throw new NoEndpointAvailableException(
-                $"No endpoint serves group '{group}'. Groups configured: {(_groups.Count == 0 ? "none" : string.Join(", ", _groups))}. " +
+                $"No endpoint serves group '{group}'. Groups configured: {(_groups.Count == 0 ? "none" : string.Join(", ", _groups.Order(StringComparer.OrdinalIgnoreCase)))}. " +
                 "Set EndpointOptions.Group on an endpoint, or name a configured group.");
         }
 

@@ -34,7 +34,7 @@ public sealed class HealthOptions
     /// <remarks>Default 3. Between 1 and 1000.</remarks>
     public int RecoverAfterFastRequests { get; set; } = 3;
 
-    /// <summary>Gets or sets the share of first choices a degraded endpoint keeps, to watch it recover.</summary>
+    /// <summary>Gets or sets the share of first choices a degraded endpoint keeps, whatever its score, to watch it recover.</summary>
     /// <remarks>Default 0.05. Between 0 and 1.</remarks>
     public double CanaryShare { get; set; } = 0.05;
 

@@ -119,6 +119,7 @@ internal sealed class CandidateSelector
         long frequency = _runtime.TimeProvider.TimestampFrequency;
         int included = 0;
         bool anyProbe = false;
+        bool anyCanary = false;
         bool anyNormal = false;
         bool anyDemoted = false;
         foreach (ref CandidateEntry entry in entries.AsSpan())
@@ -129,12 +130,17 @@ internal sealed class CandidateSelector
                 HealthState.Open => PlanGroup.Excluded,
                 HealthState.HalfOpen => endpoint.Health.ProbeInFlight ? PlanGroup.Excluded : PlanGroup.Probe,
                 _ when endpoint.Cooldown.IsCoolingDown(now) => PlanGroup.Cooling,
+
+                // A degraded endpoint keeps its canary share of first choices whatever its score, so that its
+                // recovery is seen; an endpoint ramping up after recovery only loses first places it would have had.
+                HealthState.Degraded => _runtime.Random() < health.CanaryShare ? PlanGroup.Canary : PlanGroup.Demoted,
                 _ when endpoint.Health.FirstChoiceShare(now, health, frequency) is var share && share < 1 && _runtime.Random() >= share => PlanGroup.Demoted,
                 _ => PlanGroup.Normal,
             };
 
             included += entry.Group == PlanGroup.Excluded ? 0 : 1;
             anyProbe |= entry.Group == PlanGroup.Probe;
+            anyCanary |= entry.Group == PlanGroup.Canary;
             anyNormal |= entry.Group == PlanGroup.Normal;
             anyDemoted |= entry.Group == PlanGroup.Demoted;
         }
@@ -162,6 +168,10 @@ internal sealed class CandidateSelector
         if (anyProbe)
         {
             why = "probe of half-open endpoint";
+        }
+        else if (anyCanary)
+        {
+            why = "canary request to a degraded endpoint";
         }
         else if (!anyNormal && anyDemoted)
         {

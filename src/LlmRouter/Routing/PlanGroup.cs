@@ -6,6 +6,9 @@ internal enum PlanGroup : byte
     /// <summary>Half-open with no probe in flight: it goes first, so that a real request probes it.</summary>
     Probe,
 
+    /// <summary>Degraded, and drawn for its canary share of first choices: it goes first, to watch it recover.</summary>
+    Canary,
+
     Normal,
 
     /// <summary>Degraded or ramping up, and not drawn for its share of first choices this time.</summary>

@@ -40,7 +40,8 @@ internal sealed class FailoverExecutor
     {
         RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: false, cancellationToken).ConfigureAwait(false);
         _runtime.Telemetry.Decided(activity, request.Decision);
-        var session = new FailoverSession(_runtime, request, streaming: false, cancellationToken);
+        var session = new FailoverSession(
+            _runtime, request, streaming: false, _selector, messages, options, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
         while (await session.NextAsync().ConfigureAwait(false) is { } entry)
         {

@@ -15,20 +15,40 @@ internal sealed class FailoverSession
     private readonly CancellationToken _cancellationToken;
     private string? _lastFailedEndpoint;
 
-    private readonly RoutingDecision _decision;
+    private const int MaxReplans = 3;
     private readonly bool _streaming;
+    private readonly CandidateSelector _selector;
+    private readonly IList<ChatMessage> _messages;
+    private readonly ChatOptions? _options;
+    private RoutingDecision _decision;
+    private bool _rejected;
+    private int _replans;
 
-    public FailoverSession(RouterRuntime runtime, RoutedRequest request, bool streaming, CancellationToken cancellationToken)
+    /// <param name="runtime">The router's shared runtime.</param>
+    /// <param name="request">The planned request.</param>
+    /// <param name="streaming">Whether the request streams.</param>
+    /// <param name="selector">Plans the request again when needed (waiting, when every candidate is open, for a recovery).</param>
+    /// <param name="messages">The request's messages, to plan again.</param>
+    /// <param name="options">The caller's options, to plan again.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    public FailoverSession(
+        RouterRuntime runtime,
+        RoutedRequest request,
+        bool streaming,
+        CandidateSelector selector,
+        IList<ChatMessage> messages,
+        ChatOptions? options,
+        CancellationToken cancellationToken)
     {
         _runtime = runtime;
         _cancellationToken = cancellationToken;
         _decision = request.Decision;
         _streaming = streaming;
+        _selector = selector;
+        _messages = messages;
+        _options = options;
         _queue = new List<PlanEntry>(request.Candidates.Length + 1);
-        foreach (RouterEndpoint endpoint in request.Candidates)
-        {
-            _queue.Add(new PlanEntry(endpoint, 0, 0));
-        }
+        Enqueue(request);
     }
 
     public List<RoutingAttempt> Attempts { get; } = new(2);
@@ -45,6 +65,17 @@ internal sealed class FailoverSession
         while (true)
         {
             _cancellationToken.ThrowIfCancellationRequested();
+            if (_queue.Count == 0 && Attempts.Count == 0 && _rejected && _replans < MaxReplans)
+            {
+                // Every planned endpoint was turned away at admission (another request took a half-open probe between
+                // our plan and our attempt): plan again, which waits for the probe's outcome rather than failing.
+                _replans++;
+                _rejected = false;
+                RoutedRequest request = await _selector.SelectAsync(_messages, _options, _streaming, _cancellationToken).ConfigureAwait(false);
+                _decision = request.Decision;
+                Enqueue(request);
+            }
+
             if (_queue.Count == 0 || Attempts.Count >= _runtime.Options.Retry.MaxAttempts)
             {
                 return null;
@@ -62,6 +93,7 @@ internal sealed class FailoverSession
 
             // Admission at attempt time, not plan time: exactly one probe reaches a half-open endpoint.
             Admission admission = entry.Endpoint.Health.TryAdmit(now);
+            _rejected |= admission == Admission.Rejected;
             if (admission != Admission.Rejected)
             {
                 entry = entry with
@@ -80,6 +112,14 @@ internal sealed class FailoverSession
         }
 
         return entry;
+    }
+
+    private void Enqueue(RoutedRequest request)
+    {
+        foreach (RouterEndpoint endpoint in request.Candidates)
+        {
+            _queue.Add(new PlanEntry(endpoint, 0, 0));
+        }
     }
 
     /// <summary>Tells what kind of failure an attempt met: the caller's cancellation and the attempt timeout first, then the classifiers.</summary>

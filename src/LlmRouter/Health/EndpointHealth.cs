@@ -74,44 +74,56 @@ internal sealed class EndpointHealth
     /// <returns>The new state when it changed; otherwise <see langword="null"/>.</returns>
     public HealthState? OnSuccess(long now, bool isSlow, Admission admission, HealthOptions options)
     {
-        lock (_gate)
+        try
         {
-            HealthStatus status = _status;
-            _consecutiveFailures = 0;
+            lock (_gate)
+            {
+                return Succeeded(now, isSlow, options);
+            }
+        }
+        finally
+        {
+            // After the verdict is published, so that requests woken by the release see it.
             if (admission == Admission.Probe)
             {
                 ReleaseProbe();
             }
+        }
+    }
 
-            if (status.State == HealthState.Open)
-            {
-                // A probe (or an attempt admitted before the endpoint opened) came back well: close, ramping up.
-                _failedProbes = 0;
-                _consecutiveSlow = 0;
-                _consecutiveFast = 0;
-                return Publish(new HealthStatus(HealthState.Healthy, 0, now));
-            }
+    private HealthState? Succeeded(long now, bool isSlow, HealthOptions options)
+    {
+        HealthStatus status = _status;
+        _consecutiveFailures = 0;
 
-            if (isSlow)
-            {
-                _consecutiveFast = 0;
-                if (++_consecutiveSlow >= options.DegradedAfterSlowRequests && status.State == HealthState.Healthy)
-                {
-                    return Publish(new HealthStatus(HealthState.Degraded, 0, 0));
-                }
-
-                return null;
-            }
-
+        if (status.State == HealthState.Open)
+        {
+            // A probe (or an attempt admitted before the endpoint opened) came back well: close, ramping up.
+            _failedProbes = 0;
             _consecutiveSlow = 0;
-            if (status.State == HealthState.Degraded && ++_consecutiveFast >= options.RecoverAfterFastRequests)
+            _consecutiveFast = 0;
+            return Publish(new HealthStatus(HealthState.Healthy, 0, now));
+        }
+
+        if (isSlow)
+        {
+            _consecutiveFast = 0;
+            if (++_consecutiveSlow >= options.DegradedAfterSlowRequests && status.State == HealthState.Healthy)
             {
-                _consecutiveFast = 0;
-                return Publish(new HealthStatus(HealthState.Healthy, 0, now));
+                return Publish(new HealthStatus(HealthState.Degraded, 0, 0));
             }
 
             return null;
         }
+
+        _consecutiveSlow = 0;
+        if (status.State == HealthState.Degraded && ++_consecutiveFast >= options.RecoverAfterFastRequests)
+        {
+            _consecutiveFast = 0;
+            return Publish(new HealthStatus(HealthState.Healthy, 0, now));
+        }
+
+        return null;
     }
 
     /// <summary>Records a failed attempt.</summary>
@@ -124,56 +136,67 @@ internal sealed class EndpointHealth
     /// <returns>The new state when it changed; otherwise <see langword="null"/>.</returns>
     public HealthState? OnFailure(long now, FailureKind kind, Admission admission, HealthOptions options, double random, long timestampFrequency)
     {
-        lock (_gate)
+        try
         {
+            lock (_gate)
+            {
+                return Failed(now, kind, admission, options, random, timestampFrequency);
+            }
+        }
+        finally
+        {
+            // After the verdict is published, so that requests woken by the release see it.
             if (admission == Admission.Probe)
             {
                 ReleaseProbe();
             }
-
-            TimeSpan breakFor;
-            switch (kind)
-            {
-                case FailureKind.Auth:
-                    breakFor = options.AuthFailureCooldown;
-                    break;
-                case FailureKind.Transient or FailureKind.Timeout:
-                    if (admission == Admission.Probe)
-                    {
-                        _failedProbes++;
-                        breakFor = BreakAfter(_failedProbes, options, random);
-                        break;
-                    }
-
-                    if (++_consecutiveFailures < options.FailureThreshold || _status.State == HealthState.Open)
-                    {
-                        return null;
-                    }
-
-                    breakFor = BreakAfter(0, options, random);
-                    break;
-                default:
-                    // Rate limits cool down separately; request errors and cancellations say nothing about the endpoint.
-                    return null;
-            }
-
-            if (breakFor <= TimeSpan.Zero)
-            {
-                return null;
-            }
-
-            _consecutiveFailures = 0;
-            _consecutiveSlow = 0;
-            _consecutiveFast = 0;
-            long until = now + (long)(breakFor.TotalSeconds * timestampFrequency);
-            HealthStatus status = _status;
-            if (status.State == HealthState.Open && status.OpenUntil > until)
-            {
-                until = status.OpenUntil; // deadlines only move later
-            }
-
-            return Publish(new HealthStatus(HealthState.Open, until, 0));
         }
+    }
+
+    private HealthState? Failed(long now, FailureKind kind, Admission admission, HealthOptions options, double random, long timestampFrequency)
+    {
+        TimeSpan breakFor;
+        switch (kind)
+        {
+            case FailureKind.Auth:
+                breakFor = options.AuthFailureCooldown;
+                break;
+            case FailureKind.Transient or FailureKind.Timeout:
+                if (admission == Admission.Probe)
+                {
+                    _failedProbes++;
+                    breakFor = BreakAfter(_failedProbes, options, random);
+                    break;
+                }
+
+                if (++_consecutiveFailures < options.FailureThreshold || _status.State == HealthState.Open)
+                {
+                    return null;
+                }
+
+                breakFor = BreakAfter(0, options, random);
+                break;
+            default:
+                // Rate limits cool down separately; request errors and cancellations say nothing about the endpoint.
+                return null;
+        }
+
+        if (breakFor <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        _consecutiveFailures = 0;
+        _consecutiveSlow = 0;
+        _consecutiveFast = 0;
+        long until = now + (long)(breakFor.TotalSeconds * timestampFrequency);
+        HealthStatus status = _status;
+        if (status.State == HealthState.Open && status.OpenUntil > until)
+        {
+            until = status.OpenUntil; // deadlines only move later
+        }
+
+        return Publish(new HealthStatus(HealthState.Open, until, 0));
     }
 
     /// <summary>Records an attempt whose outcome says nothing about the endpoint (cancellation, request error), releasing a probe.</summary>

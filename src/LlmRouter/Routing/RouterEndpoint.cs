@@ -6,6 +6,7 @@ namespace LlmRouter;
 internal sealed class RouterEndpoint
 {
     private EndpointOptions _options;
+    private Prices _prices;
     private double _lastScore = double.NaN;
 
     public RouterEndpoint(string name, IChatClient client, EndpointOptions options, int index, bool ownsClient, int metricsCapacity = 1024)
@@ -13,6 +14,7 @@ internal sealed class RouterEndpoint
         Name = name;
         Client = client;
         _options = options;
+        _prices = new Prices(options);
         Index = index;
         OwnsClient = ownsClient;
         Metrics = new EndpointMetrics(name, metricsCapacity, DateTimeOffset.UnixEpoch);
@@ -26,8 +28,15 @@ internal sealed class RouterEndpoint
     public EndpointOptions Options
     {
         get => Volatile.Read(ref _options);
-        set => Volatile.Write(ref _options, value);
+        set
+        {
+            Volatile.Write(ref _prices, new Prices(value));
+            Volatile.Write(ref _options, value);
+        }
     }
+
+    /// <summary>Gets the prices per token as doubles: decimal arithmetic is too slow for scoring every candidate of every request.</summary>
+    public Prices PerToken => Volatile.Read(ref _prices);
 
     /// <summary>Gets the registration order, the tie-breaker of every ordering.</summary>
     public int Index { get; }
@@ -50,4 +59,12 @@ internal sealed class RouterEndpoint
     }
 
     public override string ToString() => Name;
+
+    /// <summary>An endpoint's prices per single token.</summary>
+    internal sealed class Prices(EndpointOptions options)
+    {
+        public double Input { get; } = (double)options.InputCostPerMillionTokens / 1_000_000;
+
+        public double Output { get; } = (double)options.OutputCostPerMillionTokens / 1_000_000;
+    }
 }

@@ -90,10 +90,10 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
     /// <summary>Estimates the request's cost at the endpoint's prices: prompt tokens in, expected tokens out.</summary>
     internal static double EstimateCost(RouterEndpoint endpoint, int promptTokens, in RoutingRequest request, ScoringOptions options)
     {
-        EndpointOptions prices = endpoint.Options;
+        RouterEndpoint.Prices prices = endpoint.PerToken;
         double outputTokens = request.Options?.MaxOutputTokens is { } max
             ? max
             : endpoint.Metrics.Snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
-        return ((promptTokens * (double)prices.InputCostPerMillionTokens) + (outputTokens * (double)prices.OutputCostPerMillionTokens)) / 1_000_000;
+        return (promptTokens * prices.Input) + (outputTokens * prices.Output);
     }
 }

@@ -35,7 +35,8 @@ internal sealed class StreamingFailoverExecutor
         {
             RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: true, cancellationToken).ConfigureAwait(false);
             telemetry.Decided(activity, request.Decision);
-            session = new FailoverSession(_runtime, request, streaming: true, cancellationToken);
+            session = new FailoverSession(
+                _runtime, request, streaming: true, _selector, messages, options, cancellationToken);
             gate = await OpenGateAsync(session, messages, request.Options, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception)

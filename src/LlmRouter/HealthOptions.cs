@@ -23,7 +23,7 @@ public sealed class HealthOptions
     public TimeSpan MaxBreakDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Gets or sets the relative jitter of a break, so that probes of many clients spread out.</summary>
-    /// <remarks>Default 0.2: a break lasts between 0.8× and 1.2× its nominal length. Between 0 and 1.</remarks>
+    /// <remarks>Default 0.2: a break lasts between 0.8× and 1.2× its nominal length, never more than <see cref="MaxBreakDuration"/>. Between 0 and 0.9.</remarks>
     public double BreakJitter { get; set; } = 0.2;
 
     /// <summary>Gets or sets how many requests in a row above the endpoint's p95 baseline make it degraded.</summary>

@@ -94,7 +94,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
             errors.Add($"Health:MaxBreakDuration ({health.MaxBreakDuration}) must be at least Health:BreakDuration ({health.BreakDuration}) and at most {MaxDuration}.");
         }
 
-        CheckFraction("Health:BreakJitter", health.BreakJitter, 0, 1, errors);
+        CheckFraction("Health:BreakJitter", health.BreakJitter, 0, 0.9, errors);
         CheckRange("Health:DegradedAfterSlowRequests", health.DegradedAfterSlowRequests, 1, 1000, errors);
         CheckRange("Health:RecoverAfterFastRequests", health.RecoverAfterFastRequests, 1, 1000, errors);
         CheckFraction("Health:CanaryShare", health.CanaryShare, 0, 1, errors);

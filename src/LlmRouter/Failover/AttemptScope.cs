@@ -37,6 +37,15 @@ internal sealed class AttemptScope : IDisposable
         }
     }
 
+    /// <summary>Stops the timeout while the caller, not the endpoint, has the turn (a stream's caller holding an update).</summary>
+    public void Pause()
+    {
+        if (_timeout != Timeout.InfiniteTimeSpan && !_cts.IsCancellationRequested)
+        {
+            _cts.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+    }
+
     public void Dispose()
     {
         _link.Dispose();

@@ -43,6 +43,7 @@ internal sealed class FailoverExecutor
         var session = new FailoverSession(
             _runtime, request, streaming: false, _selector, messages, options, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
+        (ChatResponse Response, PlanEntry Entry)? refused = null;
         while (await session.NextAsync().ConfigureAwait(false) is { } entry)
         {
             long start = time.GetTimestamp();
@@ -68,13 +69,21 @@ internal sealed class FailoverExecutor
             TimeSpan duration = time.GetElapsedTime(start);
             if (response.FinishReason == ChatFinishReason.ContentFilter && session.HasContentFilterFallback())
             {
-                _ = session.OnFailure(entry, new FailureClassification(FailureKind.ContentFilter), null, duration);
+                _ = session.OnFailure(entry, new FailureClassification(FailureKind.ContentFilter), null, duration, response.Usage);
+                refused ??= (response, entry);
                 continue;
             }
 
             RoutingInfoExtensions.Attach(response, session.OnSuccess(entry, duration));
             session.RecordSuccess(entry, duration, null, response.Usage);
             return response;
+        }
+
+        if (refused is { } answer)
+        {
+            // The fallbacks failed too: the refusal is still an answer, better than an exception.
+            RoutingInfoExtensions.Attach(answer.Response, new RoutingInfo(answer.Entry.Endpoint.Name, [.. session.Attempts], session.Decision));
+            return answer.Response;
         }
 
         throw session.Exhausted();

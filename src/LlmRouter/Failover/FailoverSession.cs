@@ -53,6 +53,9 @@ internal sealed class FailoverSession
 
     public List<RoutingAttempt> Attempts { get; } = new(2);
 
+    /// <summary>Gets the latest routing decision (a re-plan replaces it).</summary>
+    public RoutingDecision Decision => _decision;
+
     /// <summary>
     /// Takes the next planned attempt, waiting until it may start, and asks the endpoint's health to admit it;
     /// <see langword="null"/> when the plan or the attempt limit is exhausted.
@@ -140,13 +143,13 @@ internal sealed class FailoverSession
 
     /// <summary>Records a failed attempt, applies its effect on health and on the plan, and tells whether the request must stop.</summary>
     /// <returns><see langword="true"/> when the request must end with this failure (cancellation, or a request error no other endpoint can fix).</returns>
-    public bool OnFailure(PlanEntry entry, FailureClassification classification, Exception? exception, TimeSpan duration)
+    public bool OnFailure(PlanEntry entry, FailureClassification classification, Exception? exception, TimeSpan duration, UsageDetails? usage = null)
     {
         RouterEndpoint endpoint = entry.Endpoint;
         FailureKind kind = classification.Kind;
         Attempts.Add(new RoutingAttempt(endpoint.Name, kind, duration, exception, classification.RetryAfter));
-        RecordSample(entry, duration, null, null, (byte)(kind + 1));
-        _runtime.Telemetry.AttemptEnded(entry.Span, endpoint.Name, kind, duration, null, null);
+        RecordSample(entry, duration, null, usage, (byte)(kind + 1));
+        _runtime.Telemetry.AttemptEnded(entry.Span, endpoint.Name, kind, duration, null, usage);
         long now = _runtime.TimeProvider.GetTimestamp();
         HealthState? transition = endpoint.Health.OnFailure(
             now, kind, entry.Admission, _runtime.Options.Health, _runtime.Random(), _runtime.TimeProvider.TimestampFrequency);
@@ -229,13 +232,22 @@ internal sealed class FailoverSession
     public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage)
     {
         RecordSample(entry, latency, timeToFirstToken, usage, 0);
-        _runtime.Telemetry.AttemptEnded(entry.Span, entry.Endpoint.Name, null, latency, timeToFirstToken, usage);
+
+        // A stream's attempt lasts until its first output, as RoutingAttempt.Duration says; its reading time is the caller's.
+        _runtime.Telemetry.AttemptEnded(entry.Span, entry.Endpoint.Name, null, timeToFirstToken ?? latency, timeToFirstToken, usage);
     }
 
     /// <summary>The exception that ends a request whose plan ran out.</summary>
     public Exception Exhausted()
     {
         _cancellationToken.ThrowIfCancellationRequested();
+        if (Attempts.Count == 0)
+        {
+            return new NoEndpointAvailableException(
+                "Every candidate endpoint was turned away at admission (open, or a half-open probe in flight) and stayed so " +
+                "while the request waited. Retry later, or add endpoints to the group.");
+        }
+
         Log.AllEndpointsFailed(_runtime.Logger, Attempts.Count);
         return new AllEndpointsFailedException(Attempts);
     }
@@ -268,6 +280,7 @@ internal sealed class FailoverSession
             OutputTokens = (int)Math.Min(int.MaxValue, output),
             Cost = (float)(((input * prices.InputCostPerMillionTokens) + (output * prices.OutputCostPerMillionTokens)) / 1_000_000m),
             Outcome = outcome,
+            Flags = _streaming ? AttemptSample.StreamedFlag : (byte)0,
         };
         endpoint.Metrics.Record(sample);
         endpoint.Metrics.AttemptEnded();
@@ -298,10 +311,15 @@ internal sealed class FailoverSession
         }
 
         TimeSpan backoff = Backoff.FullJitter(entry.Retries, retry.BaseDelay, retry.MaxDelay, _runtime.Random());
-        TimeSpan delay = classification.RetryAfter is { } retryAfter && retryAfter > backoff ? retryAfter : backoff;
-        if (delay > retry.MaxRetryAfter)
+        TimeSpan delay = backoff;
+        if (classification.RetryAfter is { } retryAfter)
         {
-            return; // longer than we may wait: the endpoint cools down and the request moves on
+            if (retryAfter > retry.MaxRetryAfter)
+            {
+                return; // longer than we may wait: the endpoint cools down and the request moves on
+            }
+
+            delay = retryAfter > backoff ? retryAfter : backoff;
         }
 
         var again = new PlanEntry(entry.Endpoint, entry.Retries + 1, _runtime.TimeProvider.GetTimestamp() + ToTicks(delay));

@@ -22,9 +22,21 @@ internal sealed class FailureClassifierChain
 
         foreach (IFailureClassifier classifier in _classifiers)
         {
-            if (classifier.Classify(exception) is { } classification)
+            FailureClassification? classification;
+            try
             {
-                return classification;
+                classification = classifier.Classify(exception);
+            }
+#pragma warning disable CA1031 // A broken classifier must not leak the attempt's bookkeeping (in-flight count, probe slot, span).
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                continue; // the next classifier, and in the end the built-in one, decides
+            }
+
+            if (classification is { } known)
+            {
+                return known;
             }
         }
 

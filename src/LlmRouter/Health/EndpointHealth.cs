@@ -214,7 +214,7 @@ internal sealed class EndpointHealth
             options.MaxBreakDuration.TotalMilliseconds,
             options.BreakDuration.TotalMilliseconds * Math.Pow(2, Math.Min(failedProbes, 30)));
         double jitter = 1 + (options.BreakJitter * ((2 * random) - 1));
-        return TimeSpan.FromMilliseconds(nominal * jitter);
+        return TimeSpan.FromMilliseconds(Math.Min(nominal * jitter, options.MaxBreakDuration.TotalMilliseconds));
     }
 
     private void ReleaseProbe()

@@ -25,5 +25,8 @@ internal struct AttemptSample
     public const byte HedgeFlag = 1;
     public const byte CanceledFlag = 2;
 
+    /// <summary>A streamed attempt: its latency is the whole stream, so it stays out of the latency percentiles (TTFT covers it).</summary>
+    public const byte StreamedFlag = 4;
+
     public readonly bool IsSuccess => Outcome == 0;
 }

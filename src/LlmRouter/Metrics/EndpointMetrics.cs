@@ -63,7 +63,7 @@ internal sealed class EndpointMetrics
         // A per-slot sequence lets the snapshot builder skip a slot that is being written (a seqlock per slot).
         long index = Interlocked.Increment(ref _next) - 1;
         ref Slot slot = ref _slots[index % _slots.Length];
-        Volatile.Write(ref slot.Sequence, -1);
+        _ = Interlocked.Exchange(ref slot.Sequence, -1); // a full fence: the sample's writes cannot pass it
         slot.Sample = sample;
         Volatile.Write(ref slot.Sequence, index + 1);
     }
@@ -124,13 +124,16 @@ internal sealed class EndpointMetrics
 
             succeeded++;
             decayedSuccess += weight;
-            _latencyScratch[latencies++] = sample.LatencyMs;
             outputTokens += sample.OutputTokens;
             successSeconds += sample.LatencyMs / 1000.0;
-            if (recent < RecentCount)
+            if ((sample.Flags & AttemptSample.StreamedFlag) == 0)
             {
-                recentSum += sample.LatencyMs;
-                recent++;
+                _latencyScratch[latencies++] = sample.LatencyMs;
+                if (recent < RecentCount)
+                {
+                    recentSum += sample.LatencyMs;
+                    recent++;
+                }
             }
 
             if (!float.IsNaN(sample.TimeToFirstTokenMs))

@@ -35,16 +35,16 @@ public sealed class EndpointSnapshot
     /// <summary>Gets how many attempts the window holds.</summary>
     public int SampleCount { get; internal init; }
 
-    /// <summary>Gets the median latency of successful attempts in the window.</summary>
+    /// <summary>Gets the median latency of successful non-streaming attempts in the window (streams are measured by time to first token).</summary>
     public TimeSpan? LatencyP50 => Ms(P50Ms);
 
-    /// <summary>Gets the 95th-percentile latency of successful attempts in the window.</summary>
+    /// <summary>Gets the 95th-percentile latency of successful non-streaming attempts in the window.</summary>
     public TimeSpan? LatencyP95 => Ms(P95Ms);
 
-    /// <summary>Gets the 99th-percentile latency of successful attempts in the window.</summary>
+    /// <summary>Gets the 99th-percentile latency of successful non-streaming attempts in the window.</summary>
     public TimeSpan? LatencyP99 => Ms(P99Ms);
 
-    /// <summary>Gets the mean latency of the most recent successful attempts (up to 5).</summary>
+    /// <summary>Gets the mean latency of the most recent successful non-streaming attempts (up to 5).</summary>
     public TimeSpan? RecentLatency => Ms(RecentMs);
 
     /// <summary>Gets the median time to first token of streamed attempts in the window.</summary>

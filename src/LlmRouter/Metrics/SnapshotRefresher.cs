@@ -37,7 +37,9 @@ internal sealed class SnapshotRefresher : IDisposable
     {
         if (Interlocked.Exchange(ref _building, 1) == 1)
         {
-            return; // a rebuild is running; it or the dirty flag's timer covers what came in
+            // A rebuild is running and may have passed its dirty check already: come back shortly.
+            _ = _timer.Change(_interval, Timeout.InfiniteTimeSpan);
+            return;
         }
 
         try

@@ -63,18 +63,24 @@ internal sealed class CandidateSelector
                 throw AllOpen(candidates, now);
             }
 
-            // Wake at the earliest break's end, or when any candidate's health changes (a probe's outcome).
+            // Wake at the earliest break's end, or when any candidate's health changes (a probe's outcome). The
+            // change signals are taken before planning, so that a change between the plan and the wait is not lost.
             long wakeAt = deadline;
             var changes = new List<Task>(candidates.Length + 1);
             foreach (RouterEndpoint endpoint in candidates)
             {
+                changes.Add(endpoint.Health.Changed);
                 HealthStatus status = endpoint.Health.Status;
                 if (status.State == HealthState.Open && status.OpenUntil > now)
                 {
                     wakeAt = Math.Min(wakeAt, status.OpenUntil);
                 }
+            }
 
-                changes.Add(endpoint.Health.Changed);
+            RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
+            if (request.Candidates.Length > 0)
+            {
+                return request;
             }
 
             using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -85,11 +91,6 @@ internal sealed class CandidateSelector
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
-            if (request.Candidates.Length > 0)
-            {
-                return request;
-            }
         }
     }
 

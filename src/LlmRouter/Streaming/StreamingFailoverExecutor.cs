@@ -50,6 +50,8 @@ internal sealed class StreamingFailoverExecutor
         List<ChatResponseUpdate> delivered = gate.Held;
         try
         {
+            // The timeout runs only while we wait on the endpoint, never while the caller holds an update.
+            gate.Scope.Pause();
             foreach (ChatResponseUpdate update in gate.Held)
             {
                 yield return update;
@@ -75,6 +77,7 @@ internal sealed class StreamingFailoverExecutor
                 }
 
                 delivered.Add(gate.Stream.Current);
+                gate.Scope.Pause();
                 yield return gate.Stream.Current;
             }
         }
@@ -185,15 +188,17 @@ internal sealed class StreamingFailoverExecutor
     private Exception Interrupted(FailoverSession session, Gate gate, Exception failure, List<ChatResponseUpdate> delivered, TimeSpan duration)
     {
         FailureClassification classification = session.Classify(failure, gate.Scope);
+        // The gate's success already gave a probe's verdict and released its slot: what follows is an ordinary attempt.
+        PlanEntry served = gate.Entry with { Retries = int.MaxValue, Admission = Admission.Admitted };
+        UsageDetails? usage = UsageOf(delivered);
         if (classification.Kind == FailureKind.Canceled)
         {
-            _ = session.OnFailure(gate.Entry, classification, failure, duration);
+            _ = session.OnFailure(served, classification, failure, duration, usage);
             return failure is OperationCanceledException ? failure : new OperationCanceledException(failure.Message, failure);
         }
 
-        // The served attempt is recorded as a success up to its first output; the failure after it is recorded too,
-        // as an ordinary failure: a probe's verdict was given at its first output, and its probe slot released then.
-        _ = session.OnFailure(gate.Entry with { Retries = int.MaxValue, Admission = Admission.Admitted }, classification, failure, duration);
+        // The served attempt is recorded as a success up to its first output; the failure after it is recorded too.
+        _ = session.OnFailure(served, classification, failure, duration, usage);
         Log.StreamInterrupted(_runtime.Logger, gate.Entry.Endpoint.Name, classification.Kind, failure);
 
         var text = new StringBuilder();
@@ -202,7 +207,7 @@ internal sealed class StreamingFailoverExecutor
             _ = text.Append(update.Text);
         }
 
-        return new StreamInterruptedException(gate.Entry.Endpoint.Name, text.ToString(), UsageOf(delivered), session.Attempts, failure);
+        return new StreamInterruptedException(gate.Entry.Endpoint.Name, text.ToString(), usage, session.Attempts, failure);
     }
 
     private static UsageDetails? UsageOf(List<ChatResponseUpdate> delivered)

@@ -118,6 +118,7 @@ public sealed class ScriptedChatClient : IChatClient
                     await Task.Delay(Timeout.Infinite, cancellationToken);
                 }
 
+                cancellationToken.ThrowIfCancellationRequested(); // as real SDKs do between chunks
                 yield return new ChatResponseUpdate(ChatRole.Assistant, chunks[i]);
             }
 

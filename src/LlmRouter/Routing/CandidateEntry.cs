@@ -35,22 +35,4 @@ internal struct CandidateEntry
         Score = Latency = Cost = Success = Custom = EstimatedCost = double.NaN;
         Rank = -1;
     }
-
-    /// <summary>Orders by key, then priority, then registration order; allocation-free.</summary>
-    public sealed class Comparer : IComparer<CandidateEntry>
-    {
-        public static Comparer Instance { get; } = new();
-
-        public int Compare(CandidateEntry x, CandidateEntry y)
-        {
-            int byKey = x.Key.CompareTo(y.Key);
-            if (byKey != 0)
-            {
-                return byKey;
-            }
-
-            int byPriority = x.Endpoint.Options.Priority.CompareTo(y.Endpoint.Options.Priority);
-            return byPriority != 0 ? byPriority : x.Endpoint.Index.CompareTo(y.Endpoint.Index);
-        }
-    }
 }

@@ -13,6 +13,7 @@ internal sealed class CandidateSelector
     private readonly RouterEndpoint[] _endpoints;
     private readonly RouterRuntime _runtime;
     private readonly Func<IRoutingStrategy> _strategy;
+    private const int StackLimit = 128;
     private HashSet<string> _groups = [];
 
     public CandidateSelector(RouterEndpoint[] endpoints, RouterRuntime runtime, Func<IRoutingStrategy> strategy)
@@ -106,10 +107,18 @@ internal sealed class CandidateSelector
         }
 
         strategy.Rank(entries, new RoutingRequest(messages, forwarded, streaming, now));
-        Array.Sort(entries, CandidateEntry.Comparer.Instance);
 
+        // Entries stay in registration order (as the explanation lists them); the plan order is an index permutation,
+        // sorted without copying the entries around.
+        Span<int> order = count <= StackLimit ? stackalloc int[count] : new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            order[i] = i;
+        }
+
+        SortByKey(order, entries);
         string why = strategy.Criterion;
-        if (strategy.Explores && count > 1 && Explore(entries))
+        if (strategy.Explores && count > 1 && Explore(order, entries))
         {
             why = "exploration";
         }
@@ -123,6 +132,7 @@ internal sealed class CandidateSelector
         bool anyCanary = false;
         bool anyNormal = false;
         bool anyDemoted = false;
+        bool anyCooling = false;
         foreach (ref CandidateEntry entry in entries.AsSpan())
         {
             RouterEndpoint endpoint = entry.Endpoint;
@@ -144,25 +154,26 @@ internal sealed class CandidateSelector
             anyCanary |= entry.Group == PlanGroup.Canary;
             anyNormal |= entry.Group == PlanGroup.Normal;
             anyDemoted |= entry.Group == PlanGroup.Demoted;
+            anyCooling |= entry.Group == PlanGroup.Cooling;
         }
 
         var plan = new RouterEndpoint[included];
         int rank = 0;
         for (PlanGroup group = PlanGroup.Probe; group < PlanGroup.Excluded; group++)
         {
-            int groupStart = rank;
-            foreach (ref CandidateEntry entry in entries.AsSpan())
+            if (group == PlanGroup.Cooling && anyCooling)
             {
+                SortByCooldown(order, entries); // soonest recovery first among the rate-limited
+            }
+
+            foreach (int index in order)
+            {
+                ref CandidateEntry entry = ref entries[index];
                 if (entry.Group == group)
                 {
                     entry.Rank = rank;
                     plan[rank++] = entry.Endpoint;
                 }
-            }
-
-            if (group == PlanGroup.Cooling)
-            {
-                SortByCooldown(plan.AsSpan(groupStart, rank - groupStart), entries);
             }
         }
 
@@ -182,14 +193,83 @@ internal sealed class CandidateSelector
         {
             why = "only rate-limited endpoints left, soonest recovery first";
         }
-        else if (included > 0 && !ReferenceEquals(plan[0], entries[0].Endpoint))
+        else if (included > 0 && !ReferenceEquals(plan[0], entries[order[0]].Endpoint))
         {
             // The strategy's first choice was passed over by the health pass: say why, not "highest score".
-            why = string.Concat("next after ", entries[0].Endpoint.Name, Passed(entries[0].Group));
+            why = string.Concat("next after ", entries[order[0]].Endpoint.Name, Passed(entries[order[0]].Group));
         }
 
         var decision = new RoutingDecision(entries, included > 0 ? plan[0].Name : null, included > 0 ? why : "every candidate is open");
         return new RoutedRequest(plan, forwarded, decision);
+    }
+
+    /// <summary>Insertion sort of the plan order by key, then priority, then registration: few candidates, no copies of entries.</summary>
+    private static void SortByKey(Span<int> order, CandidateEntry[] entries)
+    {
+        for (int i = 1; i < order.Length; i++)
+        {
+            int current = order[i];
+            int j = i - 1;
+            while (j >= 0 && Compare(ref entries[order[j]], ref entries[current]) > 0)
+            {
+                order[j + 1] = order[j];
+                j--;
+            }
+
+            order[j + 1] = current;
+        }
+
+        static int Compare(ref CandidateEntry x, ref CandidateEntry y)
+        {
+            int byKey = x.Key.CompareTo(y.Key);
+            if (byKey != 0)
+            {
+                return byKey;
+            }
+
+            int byPriority = x.Endpoint.Options.Priority.CompareTo(y.Endpoint.Options.Priority);
+            return byPriority != 0 ? byPriority : x.Endpoint.Index.CompareTo(y.Endpoint.Index);
+        }
+    }
+
+    /// <summary>Moves rate-limited candidates into the order of their recovery, leaving every other candidate where it was.</summary>
+    private static void SortByCooldown(Span<int> order, CandidateEntry[] entries)
+    {
+        for (int i = 1; i < order.Length; i++)
+        {
+            int current = order[i];
+            if (entries[current].Group != PlanGroup.Cooling)
+            {
+                continue;
+            }
+
+            long deadline = entries[current].Endpoint.Cooldown.Deadline;
+            int j = i - 1;
+            int target = i;
+            while (j >= 0)
+            {
+                ref CandidateEntry before = ref entries[order[j]];
+                if (before.Group == PlanGroup.Cooling)
+                {
+                    if (before.Endpoint.Cooldown.Deadline <= deadline)
+                    {
+                        break;
+                    }
+
+                    target = j;
+                }
+
+                j--;
+            }
+
+            if (target != i)
+            {
+                // Rotate the cooling entry back to its place; non-cooling entries in between keep their relative order,
+                // and they are laid out in another group anyway.
+                order.Slice(target, i - target).CopyTo(order.Slice(target + 1));
+                order[target] = current;
+            }
+        }
     }
 
     private static string Passed(PlanGroup group) => group switch
@@ -199,54 +279,14 @@ internal sealed class CandidateSelector
         _ => ", which is open",
     };
 
-    /// <summary>Orders rate-limited endpoints by when they recover (insertion sort: few), and fixes their ranks.</summary>
-    private static void SortByCooldown(Span<RouterEndpoint> cooling, CandidateEntry[] entries)
-    {
-        if (cooling.Length < 2)
-        {
-            return;
-        }
-
-        int firstRank = -1;
-        for (int i = 1; i < cooling.Length; i++)
-        {
-            RouterEndpoint current = cooling[i];
-            long deadline = current.Cooldown.Deadline;
-            int j = i - 1;
-            while (j >= 0 && cooling[j].Cooldown.Deadline > deadline)
-            {
-                cooling[j + 1] = cooling[j];
-                j--;
-            }
-
-            cooling[j + 1] = current;
-        }
-
-        foreach (ref CandidateEntry entry in entries.AsSpan())
-        {
-            if (entry.Group == PlanGroup.Cooling && (firstRank < 0 || entry.Rank < firstRank))
-            {
-                firstRank = entry.Rank;
-            }
-        }
-
-        foreach (ref CandidateEntry entry in entries.AsSpan())
-        {
-            if (entry.Group == PlanGroup.Cooling)
-            {
-                entry.Rank = firstRank + cooling.IndexOf(entry.Endpoint);
-            }
-        }
-    }
-
     /// <summary>Now and then puts another candidate first to keep learning: one with too few attempts if any, else any other.</summary>
-    private bool Explore(CandidateEntry[] entries)
+    private bool Explore(Span<int> order, CandidateEntry[] entries)
     {
         ScoringOptions scoring = _runtime.Options.Scoring;
 
         // While the leader itself is unmeasured there is nothing to weigh it against: it gathers samples first.
         if (scoring.ExplorationShare <= 0 ||
-            entries[0].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples ||
+            entries[order[0]].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples ||
             _runtime.Random() >= scoring.ExplorationShare)
         {
             return false;
@@ -254,9 +294,9 @@ internal sealed class CandidateSelector
 
         int pick = -1;
         int unexplored = 0;
-        for (int position = 1; position < entries.Length; position++)
+        for (int position = 1; position < order.Length; position++)
         {
-            if (entries[position].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples && _runtime.Random() * ++unexplored < 1)
+            if (entries[order[position]].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples && _runtime.Random() * ++unexplored < 1)
             {
                 pick = position; // reservoir sampling among the unexplored
             }
@@ -264,12 +304,12 @@ internal sealed class CandidateSelector
 
         if (pick < 0)
         {
-            pick = Math.Min(1 + (int)(_runtime.Random() * (entries.Length - 1)), entries.Length - 1);
+            pick = Math.Min(1 + (int)(_runtime.Random() * (order.Length - 1)), order.Length - 1);
         }
 
-        CandidateEntry chosen = entries[pick];
-        Array.Copy(entries, 0, entries, 1, pick);
-        entries[0] = chosen;
+        int chosen = order[pick];
+        order[..pick].CopyTo(order[1..]);
+        order[0] = chosen;
         return true;
     }
 

@@ -51,7 +51,7 @@ internal sealed class StreamingFailoverExecutor
         try
         {
             // The timeout runs only while we wait on the endpoint, never while the caller holds an update.
-            gate.Scope.Pause();
+            gate.Scope.EndWait();
             foreach (ChatResponseUpdate update in gate.Held)
             {
                 yield return update;
@@ -59,7 +59,7 @@ internal sealed class StreamingFailoverExecutor
 
             while (gate.Open)
             {
-                gate.Scope.Restart();
+                gate.Scope.BeginWait();
                 bool more;
                 try
                 {
@@ -77,7 +77,7 @@ internal sealed class StreamingFailoverExecutor
                 }
 
                 delivered.Add(gate.Stream.Current);
-                gate.Scope.Pause();
+                gate.Scope.EndWait();
                 yield return gate.Stream.Current;
             }
         }
@@ -128,7 +128,7 @@ internal sealed class StreamingFailoverExecutor
                         break;
                     }
 
-                    scope.Restart();
+                    scope.BeginWait();
                 }
             }
             catch (Exception exception)

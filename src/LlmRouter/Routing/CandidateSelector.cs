@@ -14,37 +14,25 @@ internal sealed class CandidateSelector
     private readonly RouterRuntime _runtime;
     private readonly Func<IRoutingStrategy> _strategy;
     private const int StackLimit = 128;
-    private HashSet<string> _groups = [];
+    private readonly GroupFilter _groups;
 
     public CandidateSelector(RouterEndpoint[] endpoints, RouterRuntime runtime, Func<IRoutingStrategy> strategy)
     {
         _endpoints = endpoints;
         _runtime = runtime;
         _strategy = strategy;
-        RefreshGroups();
+        _groups = new GroupFilter(endpoints);
     }
 
     /// <summary>Re-reads the endpoints' groups; called when the options change at run time.</summary>
-    public void RefreshGroups()
-    {
-        var groups = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (RouterEndpoint endpoint in _endpoints)
-        {
-            if (endpoint.Options.Group is { } group)
-            {
-                _ = groups.Add(group);
-            }
-        }
-
-        Volatile.Write(ref _groups, groups);
-    }
+    public void RefreshGroups() => _groups.Refresh();
 
     /// <summary>Plans a request; when every candidate is open, waits for the earliest recovery up to <see cref="HealthOptions.AllOpenMaxWait"/>.</summary>
     /// <exception cref="NoEndpointAvailableException">No endpoint serves the group, or every one stayed open past the wait.</exception>
     public ValueTask<RoutedRequest> SelectAsync(IList<ChatMessage> messages, ChatOptions? options, bool streaming, CancellationToken cancellationToken)
     {
-        ChatOptions? forwarded = Forwarded(options, out string? group);
-        RouterEndpoint[] candidates = Filter(group);
+        ChatOptions? forwarded = _groups.Forwarded(options, out string? group);
+        RouterEndpoint[] candidates = _groups.Filter(group);
         RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
         return request.Candidates.Length > 0
             ? ValueTask.FromResult(request)
@@ -311,68 +299,6 @@ internal sealed class CandidateSelector
         order[..pick].CopyTo(order[1..]);
         order[0] = chosen;
         return true;
-    }
-
-    private ChatOptions? Forwarded(ChatOptions? options, out string? group)
-    {
-        group = null;
-        if (options is null)
-        {
-            return null;
-        }
-
-        RoutingHints? hints = options.GetRoutingHints();
-        bool modelIsGroup = options.ModelId is { } modelId && Volatile.Read(ref _groups).Contains(modelId);
-        group = hints?.Group ?? (modelIsGroup ? options.ModelId : null);
-        if (hints is null && !modelIsGroup)
-        {
-            return options;
-        }
-
-        // Endpoints must see neither our hints nor a group alias posing as a model name.
-        ChatOptions forwarded = options.Clone();
-        if (modelIsGroup)
-        {
-            forwarded.ModelId = null;
-        }
-
-        if (hints is not null)
-        {
-            forwarded.AdditionalProperties = forwarded.AdditionalProperties?.Clone();
-            _ = forwarded.AdditionalProperties?.Remove(ChatOptionsRoutingExtensions.PropertyKey);
-            if (forwarded.AdditionalProperties is { Count: 0 })
-            {
-                forwarded.AdditionalProperties = null;
-            }
-        }
-
-        return forwarded;
-    }
-
-    private RouterEndpoint[] Filter(string? group)
-    {
-        if (group is null)
-        {
-            return _endpoints; // read-only from here on
-        }
-
-        var candidates = new List<RouterEndpoint>(_endpoints.Length);
-        foreach (RouterEndpoint endpoint in _endpoints)
-        {
-            if (string.Equals(endpoint.Options.Group, group, StringComparison.OrdinalIgnoreCase))
-            {
-                candidates.Add(endpoint);
-            }
-        }
-
-        if (candidates.Count == 0)
-        {
-            throw new NoEndpointAvailableException(
-                $"No endpoint serves group '{group}'. Groups configured: {(_groups.Count == 0 ? "none" : string.Join(", ", _groups.Order(StringComparer.OrdinalIgnoreCase)))}. " +
-                "Set EndpointOptions.Group on an endpoint, or name a configured group.");
-        }
-
-        return [.. candidates];
     }
 
     private NoEndpointAvailableException AllOpen(RouterEndpoint[] candidates, long now)

@@ -47,7 +47,7 @@ internal sealed class FailoverSession
         _selector = selector;
         _messages = messages;
         _options = options;
-        _queue = new List<PlanEntry>(request.Candidates.Length + 1);
+        _queue = new List<PlanEntry>(request.Candidates.Length);
         Enqueue(request);
     }
 
@@ -225,7 +225,9 @@ internal sealed class FailoverSession
             Log.HealthChanged(_runtime.Logger, endpoint.Name, state, slow ? "slow responses" : "success");
         }
 
-        return new RoutingInfo(endpoint.Name, Attempts.ToArray(), _decision);
+        // The list itself, not a copy: after the serving attempt only a stream's failure may add to it, and then the
+        // caller gets that failure, not this information.
+        return new RoutingInfo(endpoint.Name, Attempts, _decision);
     }
 
     /// <summary>Records a successful attempt's sample: latency, time to first token (streams) and usage.</summary>

@@ -9,6 +9,7 @@ internal sealed class InstantChatClient : IChatClient
     private readonly Task<ChatResponse> _response = Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "ok")));
     private readonly ChatResponseUpdate[] _updates;
 
+    /// <param name="updates">How many updates a stream has; the last one carries the finish reason, as real providers send it.</param>
     public InstantChatClient(int updates)
     {
         _updates = new ChatResponseUpdate[updates];
@@ -16,6 +17,8 @@ internal sealed class InstantChatClient : IChatClient
         {
             _updates[i] = new ChatResponseUpdate(ChatRole.Assistant, "token ");
         }
+
+        _updates[^1].FinishReason = ChatFinishReason.Stop;
     }
 
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>

@@ -55,4 +55,13 @@ public sealed class EndpointOptions
     /// is <see cref="Microsoft.Extensions.AI.ChatFinishReason.ContentFilter"/>, fails over only to endpoints marked so.
     /// </remarks>
     public bool IsContentFilterFallback { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether a stream from this endpoint must end with a finish reason.</summary>
+    /// <remarks>
+    /// Default <see langword="true"/>: a stream that ends without one was cut short (a proxy closing the connection
+    /// cleanly, a provider bug), so it is a failure, never a silent success: before any output it fails over, after
+    /// output it throws <see cref="StreamInterruptedException"/>. Set <see langword="false"/> for a provider that never
+    /// sends a finish reason.
+    /// </remarks>
+    public bool RequiresFinishReason { get; set; } = true;
 }

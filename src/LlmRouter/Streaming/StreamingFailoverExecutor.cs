@@ -73,6 +73,9 @@ internal sealed class StreamingFailoverExecutor
 
                 if (!more)
                 {
+                    failure = gate.Entry.Endpoint.Options.RequiresFinishReason && !EndsWithFinishReason(delivered)
+                        ? Truncated(gate.Entry.Endpoint)
+                        : null;
                     break;
                 }
 
@@ -130,6 +133,12 @@ internal sealed class StreamingFailoverExecutor
 
                     scope.BeginWait();
                 }
+
+                if (!open && entry.Endpoint.Options.RequiresFinishReason)
+                {
+                    // Ended before any output and without a finish reason: an empty, cut-short answer; try another.
+                    throw Truncated(entry.Endpoint);
+                }
             }
             catch (Exception exception)
             {
@@ -157,6 +166,24 @@ internal sealed class StreamingFailoverExecutor
 
         throw session.Exhausted();
     }
+
+    private static bool EndsWithFinishReason(List<ChatResponseUpdate> delivered)
+    {
+        // Providers put the finish reason on one of the last updates (a usage update may follow it).
+        for (int i = delivered.Count - 1; i >= 0; i--)
+        {
+            if (delivered[i].FinishReason is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static InvalidDataException Truncated(RouterEndpoint endpoint) =>
+        new($"The stream from endpoint '{endpoint.Name}' ended without a finish reason, so its answer is probably cut short. " +
+            "If this provider never sends one, set EndpointOptions.RequiresFinishReason to false for it.");
 
     /// <summary>The first update that carries content or a finish reason opens the gate; role-only, empty-text and usage-only updates do not.</summary>
     private static bool IsOutput(ChatResponseUpdate update)

@@ -127,6 +127,11 @@ public sealed class ScriptedChatClient : IChatClient
                 throw step.Exception!;
             }
 
+            if (step.OmitFinishReason)
+            {
+                yield break; // ends cleanly, but cut short: no finish reason
+            }
+
             yield return new ChatResponseUpdate
             {
                 Role = ChatRole.Assistant,
@@ -186,6 +191,8 @@ public sealed class ScriptedChatClient : IChatClient
         public bool LeadingRoleUpdate { get; init; }
 
         public ChatFinishReason? FinishReason { get; init; }
+
+        public bool OmitFinishReason { get; init; }
 
         public static ScriptStep Answer(string text) => new(StepKind.Answer) { Text = text };
 

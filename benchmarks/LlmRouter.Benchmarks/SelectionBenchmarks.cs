@@ -14,6 +14,9 @@ public class SelectionBenchmarks
     [Params(2, 8, 32)]
     public int Endpoints { get; set; }
 
+    [Params(RoutingStrategy.Score, RoutingStrategy.Ordered)]
+    public RoutingStrategy Strategy { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -36,7 +39,8 @@ public class SelectionBenchmarks
         }
 
         var strategies = new RoutingStrategies(runtime, null);
-        _selector = new CandidateSelector(endpoints, runtime, () => strategies.For(RoutingStrategy.Score));
+        IRoutingStrategy strategy = strategies.For(Strategy);
+        _selector = new CandidateSelector(endpoints, runtime, () => strategy);
     }
 
     [Benchmark]

@@ -231,9 +231,9 @@ internal sealed class FailoverSession
     }
 
     /// <summary>Records a successful attempt's sample: latency, time to first token (streams) and usage.</summary>
-    public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage)
+    public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage, bool abandoned = false)
     {
-        RecordSample(entry, latency, timeToFirstToken, usage, 0);
+        RecordSample(entry, latency, timeToFirstToken, usage, 0, abandoned ? AttemptSample.CanceledFlag : (byte)0);
 
         // A stream's attempt lasts until its first output, as RoutingAttempt.Duration says; its reading time is the caller's.
         _runtime.Telemetry.AttemptEnded(entry.Span, entry.Endpoint.Name, null, timeToFirstToken ?? latency, timeToFirstToken, usage);
@@ -267,7 +267,7 @@ internal sealed class FailoverSession
         ExceptionDispatchInfo.Throw(exception);
     }
 
-    private void RecordSample(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage, byte outcome)
+    private void RecordSample(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage, byte outcome, byte flags = 0)
     {
         RouterEndpoint endpoint = entry.Endpoint;
         EndpointOptions prices = endpoint.Options;
@@ -282,7 +282,7 @@ internal sealed class FailoverSession
             OutputTokens = (int)Math.Min(int.MaxValue, output),
             Cost = (float)(((input * prices.InputCostPerMillionTokens) + (output * prices.OutputCostPerMillionTokens)) / 1_000_000m),
             Outcome = outcome,
-            Flags = _streaming ? AttemptSample.StreamedFlag : (byte)0,
+            Flags = (byte)(flags | (_streaming ? AttemptSample.StreamedFlag : 0)),
         };
         endpoint.Metrics.Record(sample);
         endpoint.Metrics.AttemptEnded();

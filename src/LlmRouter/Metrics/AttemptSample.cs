@@ -22,7 +22,10 @@ internal struct AttemptSample
 
     public byte Flags;
 
+    /// <summary>A hedged attempt (set once hedging lands; part of the sample layout now so the ring never changes shape).</summary>
     public const byte HedgeFlag = 1;
+
+    /// <summary>The caller stopped reading the stream before it ended: a success as far as the endpoint is concerned.</summary>
     public const byte CanceledFlag = 2;
 
     /// <summary>A streamed attempt: its latency is the whole stream, so it stays out of the latency percentiles (TTFT covers it).</summary>

@@ -60,12 +60,31 @@ internal sealed class EndpointMetrics
             AddCost(sample.Cost);
         }
 
-        // A per-slot sequence lets the snapshot builder skip a slot that is being written (a seqlock per slot).
+        // A per-slot sequence lets the snapshot builder skip a slot that is being written (a seqlock per slot). Two
+        // writers a whole ring apart can meet on one slot: the write is claimed by compare-and-swap, the newer sample
+        // wins, and an older one never overwrites it (a writer holds a slot for a few nanoseconds, so waiting spins).
         long index = Interlocked.Increment(ref _next) - 1;
         ref Slot slot = ref _slots[index % _slots.Length];
-        _ = Interlocked.Exchange(ref slot.Sequence, -1); // a full fence: the sample's writes cannot pass it
+        long mine = index + 1;
+        var spin = default(SpinWait);
+        while (true)
+        {
+            long sequence = Volatile.Read(ref slot.Sequence);
+            if (sequence >= mine)
+            {
+                return; // a newer attempt already holds the slot; the totals above counted this one
+            }
+
+            if (sequence >= 0 && Interlocked.CompareExchange(ref slot.Sequence, -1, sequence) == sequence)
+            {
+                break; // a full fence: the sample's writes cannot pass the claim
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
         slot.Sample = sample;
-        Volatile.Write(ref slot.Sequence, index + 1);
+        Volatile.Write(ref slot.Sequence, mine);
     }
 
     /// <summary>Builds and publishes a snapshot from the window. Called by one thread at a time.</summary>

@@ -47,6 +47,7 @@ internal sealed class StreamingFailoverExecutor
 
         Exception? failure = null;
         Exception? interrupted = null;
+        bool ended = !gate.Open;
         List<ChatResponseUpdate> delivered = gate.Held;
         try
         {
@@ -73,6 +74,7 @@ internal sealed class StreamingFailoverExecutor
 
                 if (!more)
                 {
+                    ended = true;
                     failure = gate.Entry.Endpoint.Options.RequiresFinishReason && !EndsWithFinishReason(delivered)
                         ? Truncated(gate.Entry.Endpoint)
                         : null;
@@ -92,7 +94,7 @@ internal sealed class StreamingFailoverExecutor
             if (failure is null)
             {
                 // Ended well, or the caller stopped reading: either way the endpoint did its part.
-                session.RecordSuccess(gate.Entry, latency, gate.TimeToFirstToken, UsageOf(delivered));
+                session.RecordSuccess(gate.Entry, latency, gate.TimeToFirstToken, UsageOf(delivered), abandoned: !ended);
                 telemetry.RequestEnded(activity, gate.Info, null, time.GetElapsedTime(requestStart));
             }
             else

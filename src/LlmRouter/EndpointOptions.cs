@@ -64,4 +64,12 @@ public sealed class EndpointOptions
     /// sends a finish reason.
     /// </remarks>
     public bool RequiresFinishReason { get; set; } = true;
+
+    /// <summary>Gets or sets a value indicating whether this endpoint may continue another endpoint's interrupted answer.</summary>
+    /// <remarks>
+    /// Default <see langword="true"/>. Used by <see cref="MidStreamPolicy.Continue"/>: the continuing endpoint receives
+    /// the partial answer as the assistant's turn and an instruction to continue it. Set <see langword="false"/> for a
+    /// model that rejects an assistant turn it did not write, or continues it poorly.
+    /// </remarks>
+    public bool SupportsContinuation { get; set; } = true;
 }

@@ -24,6 +24,12 @@ public sealed class LlmRouterOptions
     /// <summary>Gets the retry and failover settings.</summary>
     public RetryOptions Retry { get; } = new();
 
+    /// <summary>Gets the settings of streamed responses: first-token and stall timeouts, and what to do when a stream breaks.</summary>
+    public StreamingOptions Streaming { get; } = new();
+
+    /// <summary>Gets the settings of hedged requests.</summary>
+    public HedgingOptions Hedging { get; } = new();
+
     /// <summary>Gets the health state machine's settings: when endpoints degrade, open, are probed and recover.</summary>
     public HealthOptions Health { get; } = new();
 

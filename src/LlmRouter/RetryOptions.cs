@@ -28,4 +28,21 @@ public sealed class RetryOptions
     /// on. The router still waits only after every other candidate has been tried.
     /// </remarks>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets the retry budget: extra attempts (retries, failovers, hedges, continuations) allowed as a share of requests.</summary>
+    /// <remarks>
+    /// Default 0.1: over <see cref="BudgetWindow"/>, extra attempts may add at most 10% to the requests, plus
+    /// <see cref="BudgetMinPerSecond"/>. Between 0 and 10. When the budget is spent, a request makes its first attempt
+    /// and at most one failover to another endpoint, no retry and no hedge, and its routing information says so
+    /// (<see cref="RoutingInfo.RetryBudgetExhausted"/>). A provider outage then cannot turn into a retry storm.
+    /// </remarks>
+    public double BudgetRatio { get; set; } = 0.1;
+
+    /// <summary>Gets or sets the extra attempts per second allowed whatever the traffic, so that a quiet application can still retry.</summary>
+    /// <remarks>Default 1. Between 0 and 10,000.</remarks>
+    public double BudgetMinPerSecond { get; set; } = 1;
+
+    /// <summary>Gets or sets the sliding window over which the retry budget counts requests and extra attempts.</summary>
+    /// <remarks>Default 10 s. Between 1 s and 10 minutes.</remarks>
+    public TimeSpan BudgetWindow { get; set; } = TimeSpan.FromSeconds(10);
 }

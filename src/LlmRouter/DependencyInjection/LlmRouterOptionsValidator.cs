@@ -24,6 +24,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         var errors = new List<string>();
         ValidateRouter(options, errors);
         ValidateLearning(options, errors);
+        ValidateStreamingAndHedging(options, errors);
         ValidateRegistrations(errors);
 
         if (options.Endpoints.Count == 0)
@@ -131,6 +132,53 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         CheckFraction("Scoring:ExplorationShare", scoring.ExplorationShare, 0, 0.5, errors);
         CheckRange("Scoring:MinSamples", scoring.MinSamples, 1, 1000, errors);
         CheckRange("Scoring:AssumedOutputTokens", scoring.AssumedOutputTokens, 1, 1_000_000, errors);
+    }
+
+    private static void ValidateStreamingAndHedging(LlmRouterOptions options, List<string> errors)
+    {
+        RetryOptions retry = options.Retry;
+        CheckFraction("Retry:BudgetRatio", retry.BudgetRatio, 0, 10, errors);
+        CheckFraction("Retry:BudgetMinPerSecond", retry.BudgetMinPerSecond, 0, 10_000, errors);
+        CheckBetween("Retry:BudgetWindow", retry.BudgetWindow, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), errors);
+
+        StreamingOptions streaming = options.Streaming;
+        if (streaming.FirstTokenTimeout is { } firstToken)
+        {
+            CheckTimeout("Streaming:FirstTokenTimeout", firstToken, errors, allowInfinite: false);
+        }
+
+        CheckFraction("Streaming:FirstTokenTimeoutMultiplier", streaming.FirstTokenTimeoutMultiplier, 1, 100, errors);
+        CheckTimeout("Streaming:MinFirstTokenTimeout", streaming.MinFirstTokenTimeout, errors, allowInfinite: false);
+        CheckTimeout("Streaming:MaxFirstTokenTimeout", streaming.MaxFirstTokenTimeout, errors, allowInfinite: false);
+        if (streaming.MaxFirstTokenTimeout < streaming.MinFirstTokenTimeout)
+        {
+            errors.Add($"Streaming:MaxFirstTokenTimeout ({streaming.MaxFirstTokenTimeout}) must be at least Streaming:MinFirstTokenTimeout ({streaming.MinFirstTokenTimeout}).");
+        }
+
+        CheckTimeout("Streaming:StallTimeout", streaming.StallTimeout, errors);
+        if (!Enum.IsDefined(streaming.MidStreamPolicy))
+        {
+            errors.Add($"Streaming:MidStreamPolicy '{streaming.MidStreamPolicy}' is not a MidStreamPolicy; use one of: {string.Join(", ", Enum.GetNames<MidStreamPolicy>())}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(streaming.ContinuationPrompt))
+        {
+            errors.Add("Streaming:ContinuationPrompt must not be empty: the continuing endpoint needs the instruction.");
+        }
+
+        HedgingOptions hedging = options.Hedging;
+        CheckRange("Hedging:MaxHedges", hedging.MaxHedges, 1, 5, errors);
+        if (hedging.Delay is { } delay)
+        {
+            CheckBetween("Hedging:Delay", delay, TimeSpan.Zero, MaxDuration, errors);
+        }
+
+        CheckTimeout("Hedging:MinDelay", hedging.MinDelay, errors, allowInfinite: false);
+        CheckTimeout("Hedging:MaxDelay", hedging.MaxDelay, errors, allowInfinite: false);
+        if (hedging.MaxDelay < hedging.MinDelay)
+        {
+            errors.Add($"Hedging:MaxDelay ({hedging.MaxDelay}) must be at least Hedging:MinDelay ({hedging.MinDelay}).");
+        }
     }
 
     private static void CheckRange(string field, int value, int min, int max, List<string> errors)

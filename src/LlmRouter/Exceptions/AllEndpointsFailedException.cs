@@ -33,10 +33,22 @@ public sealed class AllEndpointsFailedException : LlmRouterException
     /// <summary>Initializes a new instance of the <see cref="AllEndpointsFailedException"/> class from the attempts made.</summary>
     /// <param name="attempts">Every attempt, in order.</param>
     public AllEndpointsFailedException(IReadOnlyList<RoutingAttempt> attempts)
-        : base(Describe(attempts), LastException(attempts))
+        : this(attempts, retryBudgetExhausted: false)
+    {
+    }
+
+    internal AllEndpointsFailedException(IReadOnlyList<RoutingAttempt> attempts, bool retryBudgetExhausted)
+        : base(Describe(attempts, retryBudgetExhausted), LastException(attempts))
     {
         Attempts = attempts;
+        RetryBudgetExhausted = retryBudgetExhausted;
     }
+
+    /// <summary>
+    /// Gets a value indicating whether the router's retry budget was spent, so that it made no retry and at most one
+    /// failover for this request (see <see cref="RetryOptions.BudgetRatio"/>).
+    /// </summary>
+    public bool RetryBudgetExhausted { get; }
 
     /// <summary>Gets every attempt the router made, in order: endpoint, failure kind, duration and exception.</summary>
     public IReadOnlyList<RoutingAttempt> Attempts { get; }
@@ -47,7 +59,7 @@ public sealed class AllEndpointsFailedException : LlmRouterException
         return attempts.Count > 0 ? attempts[^1].Exception : null;
     }
 
-    private static string Describe(IReadOnlyList<RoutingAttempt> attempts)
+    private static string Describe(IReadOnlyList<RoutingAttempt> attempts, bool retryBudgetExhausted)
     {
         ArgumentNullException.ThrowIfNull(attempts);
         var text = new StringBuilder();
@@ -61,6 +73,11 @@ public sealed class AllEndpointsFailedException : LlmRouterException
             }
 
             text.Append(']');
+        }
+
+        if (retryBudgetExhausted)
+        {
+            text.Append(" The retry budget was spent (too many retries across recent requests), so no further retry or failover was made.");
         }
 
         text.Append(" Check the endpoints' health and the inner exceptions in Attempts.");

@@ -22,6 +22,12 @@ internal sealed class DefaultFailureClassifier : IFailureClassifier
         "content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy",
     ];
 
+    private static readonly string[] RateLimitCodes = ["rate_limit", "too_many_requests", "quota"];
+
+    private static readonly string[] AuthCodes = ["authentication", "permission", "not_found", "invalid_api_key", "unauthorized", "forbidden"];
+
+    private static readonly string[] BadRequestCodes = ["invalid_request", "bad_request", "invalid_argument"];
+
     private readonly TimeProvider _timeProvider;
 
     public DefaultFailureClassifier(TimeProvider timeProvider) => _timeProvider = timeProvider;
@@ -29,6 +35,7 @@ internal sealed class DefaultFailureClassifier : IFailureClassifier
     public FailureClassification? Classify(Exception exception) => exception switch
     {
         ClientResultException e when e.Status > 0 => ClassifyClientResult(e),
+        InBandErrorException e => FromErrorCode(e.ErrorCode, $"{e.ErrorMessage}\n{e.Details}"),
         HttpRequestException { StatusCode: { } status } e => FromStatus((int)status, e.Message, null),
         HttpRequestException => new(FailureKind.Transient),
         TimeoutException => new(FailureKind.Timeout),
@@ -59,6 +66,25 @@ internal sealed class DefaultFailureClassifier : IFailureClassifier
 
         // Some providers send Retry-After on 503/529 too: keep it, the backoff honours it.
         return new FailureClassification(kind, retryAfter);
+    }
+
+    /// <summary>Maps an error code reported inside a stream (a provider's error type, or an HTTP status as text) to a failure kind.</summary>
+    internal static FailureClassification FromErrorCode(string? code, string? errorText)
+    {
+        if (int.TryParse(code, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int status) && status is >= 400 and < 600)
+        {
+            return FromStatus(status, errorText, null);
+        }
+
+        string text = string.Concat(code, "\n", errorText);
+        FailureKind kind =
+            Contains(text, ContextLengthMarkers) ? FailureKind.ContextLength
+            : Contains(text, ContentFilterMarkers) ? FailureKind.ContentFilter
+            : Contains(code, RateLimitCodes) ? FailureKind.RateLimited
+            : Contains(code, AuthCodes) ? FailureKind.Auth
+            : Contains(code, BadRequestCodes) ? FailureKind.BadRequest
+            : FailureKind.Transient; // overloaded_error, api_error, server_error and anything unknown
+        return new FailureClassification(kind);
     }
 
     private FailureClassification ClassifyClientResult(ClientResultException exception)

@@ -43,46 +43,36 @@ internal sealed class FailoverExecutor
         var session = new FailoverSession(
             _runtime, request, streaming: false, _selector, messages, options, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
+        ChatOptions? forwarded = request.Options;
+        var runner = new AttemptRunner<ChatResponse>(
+            _runtime,
+            session,
+            streaming: false,
+            entry => new AttemptScope(time, _runtime.AttemptTimeoutFor(entry.Endpoint), cancellationToken),
+            (entry, scope) => entry.Endpoint.Client.GetResponseAsync(messages, forwarded, scope.Token));
         (ChatResponse Response, PlanEntry Entry)? refused = null;
-        while (await session.NextAsync().ConfigureAwait(false) is { } entry)
+        while (await runner.NextSuccessAsync().ConfigureAwait(false) is { } done)
         {
-            long start = time.GetTimestamp();
-            ChatResponse response;
-            using (var scope = new AttemptScope(time, _runtime.AttemptTimeoutFor(entry.Endpoint), cancellationToken))
-            {
-                try
-                {
-                    response = await entry.Endpoint.Client.GetResponseAsync(messages, request.Options, scope.Token).ConfigureAwait(false);
-                }
-                catch (Exception exception)
-                {
-                    FailureClassification classification = session.Classify(exception, scope);
-                    if (session.OnFailure(entry, classification, exception, time.GetElapsedTime(start)))
-                    {
-                        session.ThrowStop(classification, exception);
-                    }
-
-                    continue;
-                }
-            }
-
-            TimeSpan duration = time.GetElapsedTime(start);
+            done.Scope.Dispose();
+            ChatResponse response = done.Task.Result;
+            TimeSpan duration = time.GetElapsedTime(done.Start);
             if (response.FinishReason == ChatFinishReason.ContentFilter && session.HasContentFilterFallback())
             {
-                _ = session.OnFailure(entry, new FailureClassification(FailureKind.ContentFilter), null, duration, response.Usage);
-                refused ??= (response, entry);
+                _ = session.OnFailure(done.Entry, new FailureClassification(FailureKind.ContentFilter), null, duration, response.Usage);
+                refused ??= (response, done.Entry);
                 continue;
             }
 
-            RoutingInfoExtensions.Attach(response, session.OnSuccess(entry, duration));
-            session.RecordSuccess(entry, duration, null, response.Usage);
+            runner.Accept();
+            RoutingInfoExtensions.Attach(response, session.OnSuccess(done.Entry, duration));
+            session.RecordSuccess(done.Entry, duration, null, response.Usage);
             return response;
         }
 
         if (refused is { } answer)
         {
             // The fallbacks failed too: the refusal is still an answer, better than an exception.
-            RoutingInfoExtensions.Attach(answer.Response, new RoutingInfo(answer.Entry.Endpoint.Name, [.. session.Attempts], session.Decision));
+            RoutingInfoExtensions.Attach(answer.Response, new RoutingInfo(answer.Entry.Endpoint.Name, [.. session.Attempts], session.Decision, session.BudgetExhausted));
             return answer.Response;
         }
 

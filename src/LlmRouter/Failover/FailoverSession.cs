@@ -23,6 +23,8 @@ internal sealed class FailoverSession
     private RoutingDecision _decision;
     private bool _rejected;
     private int _replans;
+    private int _started;
+    private bool _freeFailoverUsed;
 
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
@@ -49,6 +51,7 @@ internal sealed class FailoverSession
         _options = options;
         _queue = new List<PlanEntry>(request.Candidates.Length);
         Enqueue(request);
+        runtime.RetryBudget.OnRequest();
     }
 
     public List<RoutingAttempt> Attempts { get; } = new(2);
@@ -56,15 +59,35 @@ internal sealed class FailoverSession
     /// <summary>Gets the latest routing decision (a re-plan replaces it).</summary>
     public RoutingDecision Decision => _decision;
 
+    /// <summary>Gets a value indicating whether the retry budget turned down an extra attempt of this request.</summary>
+    public bool BudgetExhausted { get; private set; }
+
     /// <summary>
     /// Takes the next planned attempt, waiting until it may start, and asks the endpoint's health to admit it;
-    /// <see langword="null"/> when the plan or the attempt limit is exhausted.
+    /// <see langword="null"/> when the plan, the attempt limit or the retry budget is exhausted.
     /// </summary>
+    /// <remarks>
+    /// Every attempt after the first is an extra one and is paid from the retry budget. When the budget is spent, the
+    /// request may still make one failover to an endpoint it has not tried, and nothing more.
+    /// </remarks>
     /// <exception cref="OperationCanceledException">The caller cancelled while waiting.</exception>
     public async ValueTask<PlanEntry?> NextAsync()
     {
         TimeProvider time = _runtime.TimeProvider;
+        if (_started > 0 && _queue.Count > 0 && !_runtime.RetryBudget.TryWithdraw())
+        {
+            BudgetExhausted = true;
+            if (_freeFailoverUsed)
+            {
+                return null;
+            }
+
+            _freeFailoverUsed = true;
+            _ = _queue.RemoveAll(entry => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, entry.Endpoint.Name, StringComparison.Ordinal)));
+        }
+
         PlanEntry entry;
+        Admission admission;
         while (true)
         {
             _cancellationToken.ThrowIfCancellationRequested();
@@ -79,7 +102,7 @@ internal sealed class FailoverSession
                 Enqueue(request);
             }
 
-            if (_queue.Count == 0 || Attempts.Count >= _runtime.Options.Retry.MaxAttempts)
+            if (_queue.Count == 0 || _started >= _runtime.Options.Retry.MaxAttempts)
             {
                 return null;
             }
@@ -95,21 +118,78 @@ internal sealed class FailoverSession
             }
 
             // Admission at attempt time, not plan time: exactly one probe reaches a half-open endpoint.
-            Admission admission = entry.Endpoint.Health.TryAdmit(now);
+            admission = entry.Endpoint.Health.TryAdmit(now);
             _rejected |= admission == Admission.Rejected;
             if (admission != Admission.Rejected)
             {
-                entry = entry with
-                {
-                    Admission = admission,
-                    Span = _runtime.Telemetry.StartAttempt(entry.Endpoint.Name, Attempts.Count + 1, admission == Admission.Probe, hedge: false),
-                };
                 break;
             }
         }
 
+        return Begin(entry, admission, hedge: false);
+    }
+
+    /// <summary>
+    /// Takes the first planned attempt that may start now on an endpoint not already running for this request, as a
+    /// hedge paid from the retry budget; <see langword="null"/> when there is none, or the attempt limit or the budget
+    /// is exhausted.
+    /// </summary>
+    /// <param name="busy">Tells whether an endpoint already has an attempt of this request running.</param>
+    public PlanEntry? TryTakeHedge(Func<RouterEndpoint, bool> busy)
+    {
+        if (_started >= _runtime.Options.Retry.MaxAttempts)
+        {
+            return null;
+        }
+
+        long now = _runtime.TimeProvider.GetTimestamp();
+        for (int i = 0; i < _queue.Count; i++)
+        {
+            PlanEntry entry = _queue[i];
+            if (entry.NotBefore > now || busy(entry.Endpoint))
+            {
+                continue;
+            }
+
+            Admission admission = entry.Endpoint.Health.TryAdmit(now);
+            if (admission == Admission.Rejected)
+            {
+                continue;
+            }
+
+            if (!_runtime.RetryBudget.TryWithdraw())
+            {
+                entry.Endpoint.Health.OnNeutral(admission);
+                BudgetExhausted = true;
+                return null;
+            }
+
+            _queue.RemoveAt(i);
+            return Begin(entry, admission, hedge: true);
+        }
+
+        return null;
+    }
+
+    /// <summary>Keeps in the plan only the attempts that match; used to continue an interrupted stream on capable endpoints.</summary>
+    public void KeepOnly(Predicate<RouterEndpoint> match) => _ = _queue.RemoveAll(entry => !match(entry.Endpoint));
+
+    private PlanEntry Begin(PlanEntry entry, Admission admission, bool hedge)
+    {
+        _started++;
+        entry = entry with
+        {
+            Admission = admission,
+            Hedge = hedge,
+            Span = _runtime.Telemetry.StartAttempt(entry.Endpoint.Name, _started, admission == Admission.Probe, hedge),
+        };
+
         entry.Endpoint.Metrics.AttemptStarted();
-        if (_lastFailedEndpoint is not null && !string.Equals(_lastFailedEndpoint, entry.Endpoint.Name, StringComparison.Ordinal))
+        if (hedge)
+        {
+            Log.Hedging(_runtime.Logger, entry.Endpoint.Name, _started);
+        }
+        else if (_lastFailedEndpoint is not null && !string.Equals(_lastFailedEndpoint, entry.Endpoint.Name, StringComparison.Ordinal))
         {
             Log.FailingOver(_runtime.Logger, _lastFailedEndpoint, entry.Endpoint.Name);
         }
@@ -126,7 +206,10 @@ internal sealed class FailoverSession
     }
 
     /// <summary>Tells what kind of failure an attempt met: the caller's cancellation and the attempt timeout first, then the classifiers.</summary>
-    public FailureClassification Classify(Exception exception, AttemptScope scope)
+    /// <param name="exception">What the endpoint threw; when our timeout fired, replaced by a <see cref="TimeoutException"/> that says which one.</param>
+    /// <param name="scope">The attempt's scope.</param>
+    /// <param name="endpoint">The endpoint.</param>
+    public FailureClassification Classify(ref Exception exception, AttemptScope scope, RouterEndpoint endpoint)
     {
         if (_cancellationToken.IsCancellationRequested)
         {
@@ -135,6 +218,7 @@ internal sealed class FailoverSession
 
         if (scope.TimedOut)
         {
+            exception = scope.TimeoutFailure(endpoint.Name, _streaming, exception);
             return new FailureClassification(FailureKind.Timeout);
         }
 
@@ -147,8 +231,8 @@ internal sealed class FailoverSession
     {
         RouterEndpoint endpoint = entry.Endpoint;
         FailureKind kind = classification.Kind;
-        Attempts.Add(new RoutingAttempt(endpoint.Name, kind, duration, exception, classification.RetryAfter));
-        RecordSample(entry, duration, null, usage, (byte)(kind + 1));
+        Attempts.Add(new RoutingAttempt(endpoint.Name, kind, duration, exception, classification.RetryAfter, entry.Hedge));
+        RecordSample(entry, duration, null, usage, (byte)(kind + 1), entry.Hedge ? AttemptSample.HedgeFlag : (byte)0);
         _runtime.Telemetry.AttemptEnded(entry.Span, endpoint.Name, kind, duration, null, usage);
         long now = _runtime.TimeProvider.GetTimestamp();
         HealthState? transition = endpoint.Health.OnFailure(
@@ -215,7 +299,7 @@ internal sealed class FailoverSession
     public RoutingInfo OnSuccess(PlanEntry entry, TimeSpan duration)
     {
         RouterEndpoint endpoint = entry.Endpoint;
-        Attempts.Add(new RoutingAttempt(endpoint.Name, null, duration, null, null));
+        Attempts.Add(new RoutingAttempt(endpoint.Name, null, duration, null, null, entry.Hedge));
 
         EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
         double baseline = _streaming && !double.IsNaN(snapshot.TtftP95Ms) ? snapshot.TtftP95Ms : snapshot.P95Ms;
@@ -227,13 +311,26 @@ internal sealed class FailoverSession
 
         // The list itself, not a copy: after the serving attempt only a stream's failure may add to it, and then the
         // caller gets that failure, not this information.
-        return new RoutingInfo(endpoint.Name, Attempts, _decision);
+        return new RoutingInfo(endpoint.Name, Attempts, _decision, BudgetExhausted);
+    }
+
+    /// <summary>
+    /// Records an attempt the router cancelled while it ran: it lost a hedge race, or the request ended by another
+    /// attempt's failure. Neither says anything about the endpoint: no failure is counted, a probe slot is released.
+    /// </summary>
+    public void OnCanceled(PlanEntry entry, TimeSpan duration, bool byHedge)
+    {
+        RouterEndpoint endpoint = entry.Endpoint;
+        Attempts.Add(new RoutingAttempt(endpoint.Name, FailureKind.Canceled, duration, null, null, entry.Hedge, byHedge));
+        RecordSample(entry, duration, null, null, (byte)(FailureKind.Canceled + 1), AttemptSample.CanceledFlag | AttemptSample.HedgeFlag);
+        _runtime.Telemetry.AttemptEnded(entry.Span, endpoint.Name, FailureKind.Canceled, duration, null, null);
+        endpoint.Health.OnNeutral(entry.Admission);
     }
 
     /// <summary>Records a successful attempt's sample: latency, time to first token (streams) and usage.</summary>
     public void RecordSuccess(PlanEntry entry, TimeSpan latency, TimeSpan? timeToFirstToken, UsageDetails? usage, bool abandoned = false)
     {
-        RecordSample(entry, latency, timeToFirstToken, usage, 0, abandoned ? AttemptSample.CanceledFlag : (byte)0);
+        RecordSample(entry, latency, timeToFirstToken, usage, 0, (byte)((abandoned ? AttemptSample.CanceledFlag : 0) | (entry.Hedge ? AttemptSample.HedgeFlag : 0)));
 
         // A stream's attempt lasts until its first output, as RoutingAttempt.Duration says; its reading time is the caller's.
         _runtime.Telemetry.AttemptEnded(entry.Span, entry.Endpoint.Name, null, timeToFirstToken ?? latency, timeToFirstToken, usage);
@@ -251,7 +348,7 @@ internal sealed class FailoverSession
         }
 
         Log.AllEndpointsFailed(_runtime.Logger, Attempts.Count);
-        return new AllEndpointsFailedException(Attempts);
+        return new AllEndpointsFailedException(Attempts, BudgetExhausted);
     }
 
     /// <summary>Ends the request with the failure that stopped it.</summary>

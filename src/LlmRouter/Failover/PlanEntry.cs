@@ -6,5 +6,6 @@ namespace LlmRouter;
 /// <param name="NotBefore">The earliest start, as a <see cref="TimeProvider.GetTimestamp"/> value.</param>
 /// <param name="Admission">How the health state machine admitted the attempt (set when the attempt is taken).</param>
 /// <param name="Span">The attempt's trace span, when someone listens.</param>
+/// <param name="Hedge">Whether the attempt was started as a hedge of a slow one.</param>
 internal readonly record struct PlanEntry(
-    RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted, System.Diagnostics.Activity? Span = null);
+    RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted, System.Diagnostics.Activity? Span = null, bool Hedge = false);

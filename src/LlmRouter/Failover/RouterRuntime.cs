@@ -20,6 +20,7 @@ internal sealed class RouterRuntime
         Classifier = classifier;
         Logger = logger;
         Random = options.Randomizer ?? System.Random.Shared.NextDouble;
+        RetryBudget = new RetryBudget(timeProvider, () => Options.Retry);
     }
 
     /// <summary>Gets or sets the current options; replaced atomically when they change at run time, read once per use.</summary>
@@ -42,5 +43,49 @@ internal sealed class RouterRuntime
     /// <summary>Gets or sets the snapshot refresher, told about every recorded attempt.</summary>
     public SnapshotRefresher? Refresher { get; set; }
 
+    /// <summary>Gets the router-wide budget of extra attempts (retries, failovers, hedges, continuations).</summary>
+    public RetryBudget RetryBudget { get; }
+
     public TimeSpan AttemptTimeoutFor(RouterEndpoint endpoint) => endpoint.Options.AttemptTimeout ?? Options.AttemptTimeout;
+
+    /// <summary>The longest wait for a stream's first output: fixed, or a multiple of the endpoint's p95 time to first token; never above the attempt timeout.</summary>
+    public TimeSpan FirstTokenTimeoutFor(RouterEndpoint endpoint)
+    {
+        LlmRouterOptions options = Options;
+        StreamingOptions streaming = options.Streaming;
+        TimeSpan timeout = streaming.FirstTokenTimeout
+            ?? Adaptive(endpoint.Metrics.Snapshot.TtftP95Ms, streaming.FirstTokenTimeoutMultiplier, streaming.MinFirstTokenTimeout, streaming.MaxFirstTokenTimeout, endpoint, options);
+        return Shorter(timeout, AttemptTimeoutFor(endpoint));
+    }
+
+    /// <summary>The longest wait for each update once a stream has produced output; never above the attempt timeout.</summary>
+    public TimeSpan StallTimeoutFor(RouterEndpoint endpoint) => Shorter(Options.Streaming.StallTimeout, AttemptTimeoutFor(endpoint));
+
+    /// <summary>How long an attempt on the endpoint may run before a hedge starts: fixed, or its p95 latency (p95 time to first token for streams).</summary>
+    public TimeSpan HedgeDelayFor(RouterEndpoint endpoint, bool streaming)
+    {
+        LlmRouterOptions options = Options;
+        HedgingOptions hedging = options.Hedging;
+        if (hedging.Delay is { } delay)
+        {
+            return delay;
+        }
+
+        EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
+        return Adaptive(streaming ? snapshot.TtftP95Ms : snapshot.P95Ms, 1, hedging.MinDelay, hedging.MaxDelay, endpoint, options);
+    }
+
+    private static TimeSpan Adaptive(double p95Ms, double multiplier, TimeSpan min, TimeSpan max, RouterEndpoint endpoint, LlmRouterOptions options)
+    {
+        if (double.IsNaN(p95Ms) || endpoint.Metrics.Snapshot.SampleCount < options.Scoring.MinSamples)
+        {
+            return max; // unmeasured: the patient end of the range
+        }
+
+        double ms = Math.Clamp(p95Ms * multiplier, min.TotalMilliseconds, max.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(ms);
+    }
+
+    private static TimeSpan Shorter(TimeSpan a, TimeSpan b) =>
+        a == Timeout.InfiniteTimeSpan ? b : b == Timeout.InfiniteTimeSpan ? a : a < b ? a : b;
 }

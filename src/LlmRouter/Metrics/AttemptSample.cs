@@ -22,10 +22,13 @@ internal struct AttemptSample
 
     public byte Flags;
 
-    /// <summary>A hedged attempt (set once hedging lands; part of the sample layout now so the ring never changes shape).</summary>
+    /// <summary>The attempt took part in a hedge race: it was started as a hedge, or (with <see cref="CanceledFlag"/>) it lost one.</summary>
     public const byte HedgeFlag = 1;
 
-    /// <summary>The caller stopped reading the stream before it ended: a success as far as the endpoint is concerned.</summary>
+    /// <summary>
+    /// Cancelled, but not for the endpoint's fault: with a success outcome, the caller stopped reading the stream before it
+    /// ended; with a <see cref="FailureKind.Canceled"/> outcome, the router cancelled it (a lost hedge race).
+    /// </summary>
     public const byte CanceledFlag = 2;
 
     /// <summary>A streamed attempt: its latency is the whole stream, so it stays out of the latency percentiles (TTFT covers it).</summary>

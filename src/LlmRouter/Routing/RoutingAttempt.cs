@@ -3,13 +3,16 @@ namespace LlmRouter;
 /// <summary>One attempt the router made on an endpoint for a request.</summary>
 public sealed class RoutingAttempt
 {
-    internal RoutingAttempt(string endpoint, FailureKind? failure, TimeSpan duration, Exception? exception, TimeSpan? retryAfter)
+    internal RoutingAttempt(
+        string endpoint, FailureKind? failure, TimeSpan duration, Exception? exception, TimeSpan? retryAfter, bool isHedge = false, bool canceledByHedge = false)
     {
         Endpoint = endpoint;
         Failure = failure;
         Duration = duration;
         Exception = exception;
         RetryAfter = retryAfter;
+        IsHedge = isHedge;
+        CanceledByHedge = canceledByHedge;
     }
 
     /// <summary>Gets the endpoint's name.</summary>
@@ -28,7 +31,16 @@ public sealed class RoutingAttempt
     /// <summary>Gets the wait the provider asked for, if it did.</summary>
     public TimeSpan? RetryAfter { get; }
 
+    /// <summary>Gets a value indicating whether the attempt was started as a hedge of a slow attempt.</summary>
+    public bool IsHedge { get; }
+
+    /// <summary>
+    /// Gets a value indicating whether the attempt was cancelled because another attempt of the request answered first;
+    /// its <see cref="Failure"/> is then <see cref="FailureKind.Canceled"/>, and it counts against nothing.
+    /// </summary>
+    public bool CanceledByHedge { get; }
+
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Endpoint}: {(Failure is { } kind ? kind.ToString() : "Success")} in {Duration.TotalMilliseconds:0} ms";
+        $"{Endpoint}{(IsHedge ? " (hedge)" : string.Empty)}: {(CanceledByHedge ? "lost the hedge race" : Failure is { } kind ? kind.ToString() : "Success")} in {Duration.TotalMilliseconds:0} ms";
 }

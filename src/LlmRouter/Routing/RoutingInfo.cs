@@ -5,12 +5,14 @@ namespace LlmRouter;
 public sealed class RoutingInfo
 {
     private readonly RoutingDecision? _decision;
+    private List<string>? _continuedBy;
 
-    internal RoutingInfo(string endpoint, IReadOnlyList<RoutingAttempt> attempts, RoutingDecision? decision = null)
+    internal RoutingInfo(string endpoint, IReadOnlyList<RoutingAttempt> attempts, RoutingDecision? decision = null, bool retryBudgetExhausted = false)
     {
         Endpoint = endpoint;
         Attempts = attempts;
         _decision = decision;
+        RetryBudgetExhausted = retryBudgetExhausted;
     }
 
     /// <summary>Gets the name of the endpoint that served the response.</summary>
@@ -25,8 +27,54 @@ public sealed class RoutingInfo
     /// <summary>Gets why the first endpoint of the plan led it (for example the highest score, exploration, or a half-open probe).</summary>
     public string Reason => _decision?.Reason ?? string.Empty;
 
-    /// <summary>Gets a value indicating whether an endpoint other than the first one tried served the response.</summary>
-    public bool FailedOver => Attempts.Count > 0 && !string.Equals(Attempts[0].Endpoint, Endpoint, StringComparison.Ordinal);
+    /// <summary>Gets a value indicating whether an attempt on another endpoint failed before this one served the response.</summary>
+    /// <remarks>An attempt that lost a hedge race (<see cref="RoutingAttempt.CanceledByHedge"/>) is not a failure.</remarks>
+    public bool FailedOver
+    {
+        get
+        {
+            foreach (RoutingAttempt attempt in Attempts)
+            {
+                if (attempt.Failure is not null && !attempt.CanceledByHedge && !string.Equals(attempt.Endpoint, Endpoint, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Gets a value indicating whether a hedge was started for the request (see <see cref="HedgingOptions"/>).</summary>
+    public bool Hedged
+    {
+        get
+        {
+            foreach (RoutingAttempt attempt in Attempts)
+            {
+                if (attempt.IsHedge)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Gets a value indicating whether the retry budget was spent while serving the request, so that the router held back
+    /// retries and hedges and made at most one failover (see <see cref="RetryOptions.BudgetRatio"/>).
+    /// </summary>
+    public bool RetryBudgetExhausted { get; internal set; }
+
+    /// <summary>
+    /// Gets the endpoints that continued the stream after <see cref="Endpoint"/>'s output was cut off, in order
+    /// (<see cref="MidStreamPolicy.Continue"/>); empty when the stream was not continued.
+    /// </summary>
+    public IReadOnlyList<string> ContinuedBy => (IReadOnlyList<string>?)_continuedBy ?? [];
+
+    internal void AddContinuation(string endpoint) => (_continuedBy ??= []).Add(endpoint);
 
     /// <inheritdoc />
     public override string ToString() => $"served by {Endpoint} after {Attempts.Count} attempt(s)";

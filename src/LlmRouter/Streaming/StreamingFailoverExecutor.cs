@@ -7,8 +7,10 @@ namespace LlmRouter;
 
 /// <summary>
 /// Runs a streaming request through its plan behind a first-chunk gate: updates are held back until the first one
-/// that carries output, so any failure before it fails over invisibly; a failure after it ends the stream with
-/// <see cref="StreamInterruptedException"/>, never silently.
+/// that carries output, so any failure before it (an error, an in-band error update, the time-to-first-token timeout)
+/// fails over invisibly, and hedges race on their first output. A failure after it is never silent: the stream ends
+/// with <see cref="StreamInterruptedException"/>, or, under <see cref="MidStreamPolicy.Continue"/>, another endpoint
+/// continues the answer.
 /// </summary>
 internal sealed class StreamingFailoverExecutor
 {
@@ -29,15 +31,16 @@ internal sealed class StreamingFailoverExecutor
         long requestStart = time.GetTimestamp();
         Activity? activity = telemetry.StartRequest(options, streaming: true);
 
-        Gate gate;
+        Segment segment;
         FailoverSession session;
+        ChatOptions? forwarded;
         try
         {
             RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: true, cancellationToken).ConfigureAwait(false);
             telemetry.Decided(activity, request.Decision);
-            session = new FailoverSession(
-                _runtime, request, streaming: true, _selector, messages, options, cancellationToken);
-            gate = await OpenGateAsync(session, messages, request.Options, cancellationToken).ConfigureAwait(false);
+            forwarded = request.Options;
+            session = new FailoverSession(_runtime, request, streaming: true, _selector, messages, options, cancellationToken);
+            segment = await OpenAsync(session, messages, forwarded, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -45,142 +48,316 @@ internal sealed class StreamingFailoverExecutor
             throw;
         }
 
-        Exception? failure = null;
-        Exception? interrupted = null;
-        bool ended = !gate.Open;
-        List<ChatResponseUpdate> delivered = gate.Held;
-        try
+        RoutingInfo info = segment.Info;
+        if (segment.Held.Count > 0)
         {
-            // The timeout runs only while we wait on the endpoint, never while the caller holds an update.
-            gate.Scope.EndWait();
-            foreach (ChatResponseUpdate update in gate.Held)
-            {
-                yield return update;
-            }
-
-            while (gate.Open)
-            {
-                gate.Scope.BeginWait();
-                bool more;
-                try
-                {
-                    more = await gate.Stream.MoveNextAsync().ConfigureAwait(false);
-                }
-                catch (Exception exception)
-                {
-                    failure = exception;
-                    break;
-                }
-
-                if (!more)
-                {
-                    ended = true;
-                    failure = gate.Entry.Endpoint.Options.RequiresFinishReason && !EndsWithFinishReason(delivered)
-                        ? Truncated(gate.Entry.Endpoint)
-                        : null;
-                    break;
-                }
-
-                delivered.Add(gate.Stream.Current);
-                gate.Scope.EndWait();
-                yield return gate.Stream.Current;
-            }
-        }
-        finally
-        {
-            await DisposeAbandonedAsync(gate.Stream, gate.Entry.Endpoint).ConfigureAwait(false);
-            gate.Scope.Dispose();
-            TimeSpan latency = time.GetElapsedTime(gate.Start);
-            if (failure is null)
-            {
-                // Ended well, or the caller stopped reading: either way the endpoint did its part.
-                session.RecordSuccess(gate.Entry, latency, gate.TimeToFirstToken, UsageOf(delivered), abandoned: !ended);
-                telemetry.RequestEnded(activity, gate.Info, null, time.GetElapsedTime(requestStart));
-            }
-            else
-            {
-                interrupted = Interrupted(session, gate, failure, delivered, latency);
-                telemetry.RequestEnded(activity, null, interrupted, time.GetElapsedTime(requestStart));
-            }
+            RoutingInfoExtensions.Attach(segment.Held[0], info);
         }
 
-        if (interrupted is not null)
+        // Everything the caller received, across continuations: the partial text and the usage of an interruption.
+        List<ChatResponseUpdate> delivered = segment.Held;
+        string? messageId = null;
+        string? responseId = null;
+        while (true)
         {
-            throw interrupted;
-        }
-    }
-
-    /// <summary>Tries the plan until an endpoint produces its first output (or ends its stream cleanly without any).</summary>
-    private async Task<Gate> OpenGateAsync(FailoverSession session, IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
-    {
-        TimeProvider time = _runtime.TimeProvider;
-        while (await session.NextAsync().ConfigureAwait(false) is { } entry)
-        {
-            long start = time.GetTimestamp();
-            var scope = new AttemptScope(time, _runtime.AttemptTimeoutFor(entry.Endpoint), cancellationToken);
-            IAsyncEnumerator<ChatResponseUpdate>? stream = null;
-            var held = new List<ChatResponseUpdate>(2);
-            bool open = false;
+            Exception? failure = null;
+            bool ended = !segment.Open;
+            bool finished = false;
+            bool continuing = !ReferenceEquals(delivered, segment.Held);
+            int segmentStart = continuing ? delivered.Count : 0;
             try
             {
-                stream = entry.Endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token);
-                while (await stream.MoveNextAsync().ConfigureAwait(false))
+                // The timeout runs only while we wait on the endpoint, never while the caller holds an update.
+                segment.Scope.EndWait();
+                for (int i = 0; i < segment.Held.Count; i++)
                 {
-                    held.Add(stream.Current);
-                    if (IsOutput(stream.Current))
+                    ChatResponseUpdate update = segment.Held[i];
+                    finished |= update.FinishReason is not null;
+                    if (continuing)
                     {
-                        open = true;
+                        Rejoin(update, messageId, responseId);
+                        delivered.Add(update);
+                    }
+                    else
+                    {
+                        messageId ??= update.MessageId;
+                        responseId ??= update.ResponseId;
+                    }
+
+                    yield return update;
+                }
+
+                while (segment.Open)
+                {
+                    segment.Scope.BeginWait();
+                    bool more;
+                    try
+                    {
+                        more = await segment.Stream.MoveNextAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception exception)
+                    {
+                        failure = exception;
                         break;
                     }
 
-                    scope.BeginWait();
-                }
+                    if (!more)
+                    {
+                        ended = true;
+                        failure = segment.Entry.Endpoint.Options.RequiresFinishReason && !finished ? Truncated(segment.Entry.Endpoint) : null;
+                        break;
+                    }
 
-                if (!open && entry.Endpoint.Options.RequiresFinishReason)
-                {
-                    // Ended before any output and without a finish reason: an empty, cut-short answer; try another.
-                    throw Truncated(entry.Endpoint);
+                    ChatResponseUpdate update = segment.Stream.Current;
+                    if (InBandError(update, segment.Entry.Endpoint) is { } error)
+                    {
+                        failure = error;
+                        break;
+                    }
+
+                    finished |= update.FinishReason is not null;
+                    if (continuing)
+                    {
+                        Rejoin(update, messageId, responseId);
+                    }
+                    else
+                    {
+                        messageId ??= update.MessageId;
+                        responseId ??= update.ResponseId;
+                    }
+
+                    delivered.Add(update);
+                    segment.Scope.EndWait();
+                    yield return update;
                 }
             }
-            catch (Exception exception)
+            finally
             {
-                await DisposeAbandonedAsync(stream, entry.Endpoint).ConfigureAwait(false);
-                scope.Dispose();
-                FailureClassification classification = session.Classify(exception, scope);
-                if (session.OnFailure(entry, classification, exception, time.GetElapsedTime(start)))
+                await DisposeAbandonedAsync(segment.Stream, segment.Entry.Endpoint).ConfigureAwait(false);
+                segment.Scope.Dispose();
+                if (failure is null)
                 {
-                    session.ThrowStop(classification, exception);
+                    // Ended well, or the caller stopped reading: either way the endpoint did its part.
+                    session.RecordSuccess(
+                        segment.Entry, time.GetElapsedTime(segment.Start), segment.TimeToFirstToken, UsageOf(delivered, segmentStart), abandoned: !ended);
+                    telemetry.RequestEnded(activity, info, null, time.GetElapsedTime(requestStart));
                 }
-
-                continue;
             }
 
-            // Committed: this endpoint serves the stream. An empty stream that ended cleanly is served as it is.
-            TimeSpan timeToFirstToken = time.GetElapsedTime(start);
-            RoutingInfo info = session.OnSuccess(entry, timeToFirstToken);
-            if (held.Count > 0)
+            if (failure is null)
             {
-                RoutingInfoExtensions.Attach(held[0], info);
+                yield break;
             }
 
-            return new Gate(entry, stream, scope, held, open, start, timeToFirstToken, info);
+            Segment? next = await AfterFailureAsync(session, segment, failure, delivered, segmentStart, messages, forwarded, cancellationToken)
+                .ConfigureAwait(false);
+            if (next is null)
+            {
+                Exception interrupted = Interrupted(session, segment, delivered);
+                telemetry.RequestEnded(activity, null, interrupted, time.GetElapsedTime(requestStart));
+                throw interrupted;
+            }
+
+            info.AddContinuation(next.Entry.Endpoint.Name);
+            if (next.Held.Count > 0)
+            {
+                RoutingInfoExtensions.Attach(next.Held[0], info);
+            }
+
+            segment = next;
         }
-
-        throw session.Exhausted();
     }
 
-    private static bool EndsWithFinishReason(List<ChatResponseUpdate> delivered)
+    /// <summary>Tries the plan (hedging when enabled) until an endpoint produces its first output, or ends its stream cleanly without any.</summary>
+    private async Task<Segment> OpenAsync(FailoverSession session, IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
-        // Providers put the finish reason on one of the last updates (a usage update may follow it).
-        for (int i = delivered.Count - 1; i >= 0; i--)
+        TimeProvider time = _runtime.TimeProvider;
+        var runner = new AttemptRunner<GateAttempt>(
+            _runtime,
+            session,
+            streaming: true,
+            entry => new AttemptScope(time, _runtime.FirstTokenTimeoutFor(entry.Endpoint), cancellationToken, _runtime.StallTimeoutFor(entry.Endpoint)),
+            (entry, scope) => OpenAttemptAsync(entry, scope, messages, options),
+            gate => DisposeAbandonedAsync(gate.Stream, gate.Endpoint));
+        if (await runner.NextSuccessAsync().ConfigureAwait(false) is not { } done)
         {
-            if (delivered[i].FinishReason is not null)
+            throw session.Exhausted();
+        }
+
+        // Committed: this endpoint serves the stream; any hedge still running lost. An empty stream that ended
+        // cleanly is served as it is.
+        runner.Accept();
+        TimeSpan timeToFirstToken = time.GetElapsedTime(done.Start);
+        RoutingInfo info = session.OnSuccess(done.Entry, timeToFirstToken);
+        GateAttempt gate = done.Task.Result;
+        return new Segment(done.Entry, gate.Stream, done.Scope, gate.Held, gate.Open, done.Start, timeToFirstToken, info);
+    }
+
+    /// <summary>One attempt up to its first output: the updates before it are held back; an error before it fails the attempt.</summary>
+    private async Task<GateAttempt> OpenAttemptAsync(PlanEntry entry, AttemptScope scope, IList<ChatMessage> messages, ChatOptions? options)
+    {
+        RouterEndpoint endpoint = entry.Endpoint;
+        IAsyncEnumerator<ChatResponseUpdate>? stream = null;
+        try
+        {
+            stream = endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token);
+            var held = new List<ChatResponseUpdate>(2);
+            while (await stream.MoveNextAsync().ConfigureAwait(false))
             {
-                return true;
+                ChatResponseUpdate update = stream.Current;
+                if (InBandError(update, endpoint) is { } error)
+                {
+                    throw error;
+                }
+
+                held.Add(update);
+                if (IsOutput(update))
+                {
+                    scope.StartOutput();
+                    return new GateAttempt(endpoint, stream, held, Open: true);
+                }
+            }
+
+            if (endpoint.Options.RequiresFinishReason)
+            {
+                // Ended before any output and without a finish reason: an empty, cut-short answer; try another.
+                throw Truncated(endpoint);
+            }
+
+            return new GateAttempt(endpoint, stream, held, Open: false);
+        }
+        catch (Exception)
+        {
+            await DisposeAbandonedAsync(stream, endpoint).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Records a failure after output reached the caller and, under <see cref="MidStreamPolicy.Continue"/>, opens the
+    /// stream that continues the answer; <see langword="null"/> when the stream must end with the failure.
+    /// </summary>
+    private async Task<Segment?> AfterFailureAsync(
+        FailoverSession session,
+        Segment segment,
+        Exception failure,
+        List<ChatResponseUpdate> delivered,
+        int segmentStart,
+        IList<ChatMessage> messages,
+        ChatOptions? options,
+        CancellationToken cancellationToken)
+    {
+        RouterEndpoint endpoint = segment.Entry.Endpoint;
+        FailureClassification classification = session.Classify(ref failure, segment.Scope, endpoint);
+
+        // The gate's success already gave a probe's verdict and released its slot: what follows is an ordinary attempt,
+        // never retried on the same endpoint (it would repeat what the caller has).
+        PlanEntry served = segment.Entry with { Retries = int.MaxValue, Admission = Admission.Admitted };
+        bool stop = session.OnFailure(served, classification, failure, _runtime.TimeProvider.GetElapsedTime(segment.Start), UsageOf(delivered, segmentStart));
+        segment.Failure = failure;
+        segment.FailureKind = classification.Kind;
+        if (classification.Kind == FailureKind.Canceled || _runtime.Options.Streaming.MidStreamPolicy != MidStreamPolicy.Continue)
+        {
+            return null;
+        }
+
+        if (stop)
+        {
+            Log.ContinuationRefused(_runtime.Logger, endpoint.Name, $"the failure ({classification.Kind}) is not one another endpoint can fix");
+            return null;
+        }
+
+        if (!OnlyText(delivered, out string partial))
+        {
+            Log.ContinuationRefused(_runtime.Logger, endpoint.Name, "the output holds more than text (a tool call may be in flight)");
+            return null;
+        }
+
+        session.KeepOnly(static candidate => candidate.Options.SupportsContinuation);
+        Log.ContinuingStream(_runtime.Logger, endpoint.Name, classification.Kind, failure);
+        List<ChatMessage> continuation = [.. messages, new(ChatRole.Assistant, partial), new(ChatRole.User, _runtime.Options.Streaming.ContinuationPrompt)];
+        try
+        {
+            return await OpenAsync(session, continuation, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // No endpoint could continue (none supports it, all failed, or one rejected the assistant turn): the caller
+            // gets the interruption, with every attempt in it.
+            Log.ContinuationRefused(_runtime.Logger, endpoint.Name, $"no endpoint continued the answer ({exception.GetType().Name})");
+            return null;
+        }
+    }
+
+    private Exception Interrupted(FailoverSession session, Segment segment, List<ChatResponseUpdate> delivered)
+    {
+        Exception failure = segment.Failure!;
+        if (segment.FailureKind == FailureKind.Canceled)
+        {
+            return failure is OperationCanceledException ? failure : new OperationCanceledException(failure.Message, failure);
+        }
+
+        Log.StreamInterrupted(_runtime.Logger, segment.Entry.Endpoint.Name, segment.FailureKind, failure);
+        var text = new StringBuilder();
+        foreach (ChatResponseUpdate update in delivered)
+        {
+            _ = text.Append(update.Text);
+        }
+
+        return new StreamInterruptedException(segment.Entry.Endpoint.Name, text.ToString(), UsageOf(delivered, 0), session.Attempts, failure);
+    }
+
+    /// <summary>Whether the caller received only text (and usage): the condition for continuing an answer elsewhere.</summary>
+    private static bool OnlyText(List<ChatResponseUpdate> delivered, out string partial)
+    {
+        var text = new StringBuilder();
+        foreach (ChatResponseUpdate update in delivered)
+        {
+            foreach (AIContent content in update.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent textContent:
+                        _ = text.Append(textContent.Text);
+                        break;
+                    case UsageContent:
+                        break;
+                    default:
+                        partial = string.Empty;
+                        return false;
+                }
             }
         }
 
-        return false;
+        partial = text.ToString();
+        return partial.Length > 0;
+    }
+
+    /// <summary>Makes a continuation's update part of the interrupted message, so that the caller's updates merge into one answer.</summary>
+    private static void Rejoin(ChatResponseUpdate update, string? messageId, string? responseId)
+    {
+        if (messageId is not null)
+        {
+            update.MessageId = messageId;
+        }
+
+        if (responseId is not null)
+        {
+            update.ResponseId = responseId;
+        }
+    }
+
+    private static InBandErrorException? InBandError(ChatResponseUpdate update, RouterEndpoint endpoint)
+    {
+        foreach (AIContent content in update.Contents)
+        {
+            if (content is ErrorContent error)
+            {
+                return new InBandErrorException(endpoint.Name, error.ErrorCode, error.Message, error.Details);
+            }
+        }
+
+        return null;
     }
 
     private static InvalidDataException Truncated(RouterEndpoint endpoint) =>
@@ -214,37 +391,12 @@ internal sealed class StreamingFailoverExecutor
         return false;
     }
 
-    private Exception Interrupted(FailoverSession session, Gate gate, Exception failure, List<ChatResponseUpdate> delivered, TimeSpan duration)
-    {
-        FailureClassification classification = session.Classify(failure, gate.Scope);
-        // The gate's success already gave a probe's verdict and released its slot: what follows is an ordinary attempt.
-        PlanEntry served = gate.Entry with { Retries = int.MaxValue, Admission = Admission.Admitted };
-        UsageDetails? usage = UsageOf(delivered);
-        if (classification.Kind == FailureKind.Canceled)
-        {
-            _ = session.OnFailure(served, classification, failure, duration, usage);
-            return failure is OperationCanceledException ? failure : new OperationCanceledException(failure.Message, failure);
-        }
-
-        // The served attempt is recorded as a success up to its first output; the failure after it is recorded too.
-        _ = session.OnFailure(served, classification, failure, duration, usage);
-        Log.StreamInterrupted(_runtime.Logger, gate.Entry.Endpoint.Name, classification.Kind, failure);
-
-        var text = new StringBuilder();
-        foreach (ChatResponseUpdate update in delivered)
-        {
-            _ = text.Append(update.Text);
-        }
-
-        return new StreamInterruptedException(gate.Entry.Endpoint.Name, text.ToString(), usage, session.Attempts, failure);
-    }
-
-    private static UsageDetails? UsageOf(List<ChatResponseUpdate> delivered)
+    private static UsageDetails? UsageOf(List<ChatResponseUpdate> delivered, int from)
     {
         UsageDetails? usage = null;
-        foreach (ChatResponseUpdate update in delivered)
+        for (int i = from; i < delivered.Count; i++)
         {
-            foreach (AIContent content in update.Contents)
+            foreach (AIContent content in delivered[i].Contents)
             {
                 if (content is UsageContent usageContent)
                 {
@@ -275,15 +427,4 @@ internal sealed class StreamingFailoverExecutor
             Log.AbandonedStreamDisposeFailed(_runtime.Logger, endpoint.Name, exception);
         }
     }
-
-    /// <summary>The attempt that passed the gate: its stream, the updates held back, and when it started.</summary>
-    private sealed record Gate(
-        PlanEntry Entry,
-        IAsyncEnumerator<ChatResponseUpdate> Stream,
-        AttemptScope Scope,
-        List<ChatResponseUpdate> Held,
-        bool Open,
-        long Start,
-        TimeSpan TimeToFirstToken,
-        RoutingInfo Info);
 }

@@ -31,4 +31,16 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Debug, "Disposing the abandoned stream of endpoint '{Endpoint}' failed.")]
     public static partial void AbandonedStreamDisposeFailed(ILogger logger, string endpoint, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Debug, "Hedging: attempt {AttemptNumber} starts on endpoint '{Endpoint}' while an earlier attempt is still running.")]
+    public static partial void Hedging(ILogger logger, string endpoint, int attemptNumber);
+
+    [LoggerMessage(11, LogLevel.Warning, "The stream from endpoint '{Endpoint}' failed as {FailureKind} after output reached the caller; continuing the answer on another endpoint.")]
+    public static partial void ContinuingStream(ILogger logger, string endpoint, FailureKind failureKind, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Information, "The interrupted stream from endpoint '{Endpoint}' cannot be continued: {Reason}.")]
+    public static partial void ContinuationRefused(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(13, LogLevel.Debug, "A cancelled attempt on endpoint '{Endpoint}' ended with an exception after the request moved on.")]
+    public static partial void AbandonedAttemptFailed(ILogger logger, string endpoint, Exception exception);
 }

@@ -116,7 +116,9 @@ internal sealed class AttemptRunner<T>
                         continue;
                     }
 
-                    await stopDelay.CancelAsync().ConfigureAwait(false);
+#pragma warning disable CA1849 // Cancelling a timer is cheap; CancelAsync would hop to the thread pool on every attempt.
+                    stopDelay.Cancel();
+#pragma warning restore CA1849
                 }
 
                 done = _running.Find(running => ReferenceEquals(running.Task, first))!;

@@ -76,7 +76,9 @@ internal sealed class CandidateSelector
             {
                 changes.Add(Task.Delay(time.GetElapsedTime(now, wakeAt), time, stop.Token));
                 _ = await Task.WhenAny(changes).ConfigureAwait(false);
-                await stop.CancelAsync().ConfigureAwait(false);
+#pragma warning disable CA1849 // Cancelling a timer is cheap; CancelAsync would hop to the thread pool.
+                stop.Cancel();
+#pragma warning restore CA1849
             }
 
             cancellationToken.ThrowIfCancellationRequested();

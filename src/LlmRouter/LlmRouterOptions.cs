@@ -27,6 +27,9 @@ public sealed class LlmRouterOptions
     /// <summary>Gets the settings of streamed responses: first-token and stall timeouts, and what to do when a stream breaks.</summary>
     public StreamingOptions Streaming { get; } = new();
 
+    /// <summary>Gets the settings of the response cache.</summary>
+    public CacheOptions Cache { get; } = new();
+
     /// <summary>Gets the settings of hedged requests.</summary>
     public HedgingOptions Hedging { get; } = new();
 

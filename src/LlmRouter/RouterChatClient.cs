@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Distributed;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ public sealed class RouterChatClient : IChatClient
     private readonly FailoverExecutor _executor;
     private readonly StreamingFailoverExecutor _streamingExecutor;
     private readonly SnapshotRefresher _refresher;
+    private readonly ResponseCache _cache;
     private readonly CandidateSelector _selector;
     private readonly RouterTelemetry _telemetry;
     private readonly IDisposable? _optionsSubscription;
@@ -35,7 +37,8 @@ public sealed class RouterChatClient : IChatClient
         ILoggerFactory? loggerFactory = null,
         IEndpointScorer? scorer = null,
         Func<Action<LlmRouterOptions>, IDisposable?>? onOptionsChange = null,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        IDistributedCache? distributedCache = null)
     {
         timeProvider ??= TimeProvider.System;
         _telemetry = new RouterTelemetry(meterFactory);
@@ -52,6 +55,7 @@ public sealed class RouterChatClient : IChatClient
         _selector = selector;
         _executor = new FailoverExecutor(_runtime, selector);
         _streamingExecutor = new StreamingFailoverExecutor(_runtime, selector);
+        _cache = new ResponseCache(_runtime, distributedCache);
         _refresher = new SnapshotRefresher(_endpoints, _runtime);
         _runtime.Refresher = _refresher;
         _optionsSubscription = onOptionsChange?.Invoke(ApplyOptions);
@@ -74,7 +78,10 @@ public sealed class RouterChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return _executor.GetResponseAsync(AsList(messages), options, cancellationToken);
+        IList<ChatMessage> list = AsList(messages);
+        return _runtime.Options.Cache.Enabled
+            ? _cache.GetResponseAsync(list, options, _executor.GetResponseAsync, cancellationToken)
+            : _executor.GetResponseAsync(list, options, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -91,7 +98,10 @@ public sealed class RouterChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return _streamingExecutor.GetStreamingResponseAsync(AsList(messages), options, cancellationToken);
+        IList<ChatMessage> list = AsList(messages);
+        return _runtime.Options.Cache.Enabled
+            ? _cache.GetStreamingResponseAsync(list, options, _streamingExecutor.GetStreamingResponseAsync, cancellationToken)
+            : _streamingExecutor.GetStreamingResponseAsync(list, options, cancellationToken);
     }
 
     /// <summary>Gets every endpoint's latest snapshot: health, latest score, percentiles, success, usage and cost.</summary>
@@ -143,6 +153,7 @@ public sealed class RouterChatClient : IChatClient
 
         _optionsSubscription?.Dispose();
         _refresher.Dispose();
+        _cache.Dispose();
         _telemetry.Dispose();
         foreach (RouterEndpoint endpoint in _endpoints)
         {
@@ -157,6 +168,8 @@ public sealed class RouterChatClient : IChatClient
     internal void RefreshSnapshots() => _refresher.Refresh();
 
     internal RouterEndpoint[] Endpoints => _endpoints;
+
+    internal ResponseCache Cache => _cache;
 
     internal RouterTelemetry Telemetry => _telemetry;
 

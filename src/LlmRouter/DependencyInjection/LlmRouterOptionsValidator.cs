@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -10,13 +11,18 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
     /// <summary>The longest duration any setting may hold: far below what timers accept (about 49 days), far above any sane value.</summary>
     internal static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
 
+    /// <summary>The longest a response may stay cached.</summary>
+    internal static readonly TimeSpan MaxCacheTimeToLive = TimeSpan.FromDays(30);
+
     private readonly EndpointRegistration[] _registrations;
     private readonly IServiceProviderIsKeyedService? _keyedServices;
+    private readonly IServiceProviderIsService? _isService;
 
     public LlmRouterOptionsValidator(IEnumerable<EndpointRegistration> registrations, IServiceProvider services)
     {
         _registrations = [.. registrations];
         _keyedServices = services.GetService<IServiceProviderIsKeyedService>();
+        _isService = services.GetService<IServiceProviderIsService>();
     }
 
     public ValidateOptionsResult Validate(string? name, LlmRouterOptions options)
@@ -25,6 +31,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         ValidateRouter(options, errors);
         ValidateLearning(options, errors);
         ValidateStreamingAndHedging(options, errors);
+        ValidateCache(options.Cache, errors);
         ValidateRegistrations(errors);
 
         if (options.Endpoints.Count == 0)
@@ -178,6 +185,29 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         if (hedging.MaxDelay < hedging.MinDelay)
         {
             errors.Add($"Hedging:MaxDelay ({hedging.MaxDelay}) must be at least Hedging:MinDelay ({hedging.MinDelay}).");
+        }
+    }
+
+    private void ValidateCache(CacheOptions cache, List<string> errors)
+    {
+        CheckBetween("Cache:TimeToLive", cache.TimeToLive, TimeSpan.FromTicks(1), MaxCacheTimeToLive, errors);
+        if (cache.SizeLimitBytes is < 1024 or > 64L * 1024 * 1024 * 1024)
+        {
+            errors.Add($"Cache:SizeLimitBytes must be between 1024 and {64L * 1024 * 1024 * 1024} (was {cache.SizeLimitBytes}).");
+        }
+
+        CheckBetween("Cache:DistributedTimeout", cache.DistributedTimeout, TimeSpan.FromTicks(1), TimeSpan.FromMinutes(1), errors);
+        CheckBetween("Cache:DistributedRetryInterval", cache.DistributedRetryInterval, TimeSpan.Zero, TimeSpan.FromHours(1), errors);
+        if (string.IsNullOrWhiteSpace(cache.KeyPrefix))
+        {
+            errors.Add("Cache:KeyPrefix must not be empty: it keeps this application's entries apart in a shared distributed cache.");
+        }
+
+        if (cache.UseDistributedCache && _isService?.IsService(typeof(IDistributedCache)) == false)
+        {
+            errors.Add(
+                "Cache:UseDistributedCache is true but no IDistributedCache is registered. Register one (for example " +
+                "AddStackExchangeRedisCache(...) from Microsoft.Extensions.Caching.StackExchangeRedis) or set it to false.");
         }
     }
 

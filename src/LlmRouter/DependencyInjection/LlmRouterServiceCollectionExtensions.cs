@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Distributed;
 using System.Diagnostics.Metrics;
 using LlmRouter;
 using Microsoft.Extensions.AI;
@@ -113,6 +114,7 @@ public static class LlmRouterServiceCollectionExtensions
                     apply(changed);
                 }
             }),
-            services.GetService<IMeterFactory>());
+            services.GetService<IMeterFactory>(),
+            services.GetService<IDistributedCache>());
     }
 }

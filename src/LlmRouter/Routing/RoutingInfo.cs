@@ -25,7 +25,7 @@ public sealed class RoutingInfo
     public IReadOnlyList<CandidateScore> Candidates => _decision?.Candidates ?? [];
 
     /// <summary>Gets why the first endpoint of the plan led it (for example the highest score, exploration, or a half-open probe).</summary>
-    public string Reason => _decision?.Reason ?? string.Empty;
+    public string Reason => _decision?.Reason ?? (Cache == CacheResult.Hit ? "answered from the response cache" : string.Empty);
 
     /// <summary>Gets a value indicating whether an attempt on another endpoint failed before this one served the response.</summary>
     /// <remarks>An attempt that lost a hedge race (<see cref="RoutingAttempt.CanceledByHedge"/>) is not a failure.</remarks>
@@ -74,7 +74,15 @@ public sealed class RoutingInfo
     /// </summary>
     public IReadOnlyList<string> ContinuedBy => (IReadOnlyList<string>?)_continuedBy ?? [];
 
+    /// <summary>Gets what the response cache did for the request: a hit or a coalesced answer called no endpoint of its own.</summary>
+    /// <remarks>On a <see cref="CacheResult.Hit"/>, <see cref="Endpoint"/> is the endpoint that served the cached answer and <see cref="Attempts"/> is empty.</remarks>
+    public CacheResult Cache { get; internal set; }
+
     internal void AddContinuation(string endpoint) => (_continuedBy ??= []).Add(endpoint);
+
+    /// <summary>The same routing facts, as seen by a request that shared this one's answer or found it cached.</summary>
+    internal RoutingInfo As(CacheResult cache) =>
+        new(Endpoint, cache == CacheResult.Hit ? [] : Attempts, cache == CacheResult.Hit ? null : _decision, RetryBudgetExhausted) { Cache = cache, _continuedBy = _continuedBy };
 
     /// <inheritdoc />
     public override string ToString() => $"served by {Endpoint} after {Attempts.Count} attempt(s)";

@@ -43,4 +43,10 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Debug, "A cancelled attempt on endpoint '{Endpoint}' ended with an exception after the request moved on.")]
     public static partial void AbandonedAttemptFailed(ILogger logger, string endpoint, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Warning, "The distributed response cache failed to {Operation}; it is left alone for {RetryIntervalMs:0} ms and requests are served from memory or an endpoint.")]
+    public static partial void DistributedCacheFailed(ILogger logger, string operation, double retryIntervalMs, Exception? exception);
+
+    [LoggerMessage(15, LogLevel.Debug, "The request is not cached: {Reason}.")]
+    public static partial void NotCacheable(ILogger logger, string reason);
 }

@@ -71,6 +71,9 @@ internal sealed class RouterTelemetry : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _failovers;
     private readonly Histogram<double> _operationDuration;
+    private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _cacheEvictions;
+    private readonly Counter<long> _distributedCacheErrors;
     private Func<IEnumerable<(string Endpoint, HealthState State)>>? _readHealth;
 
     /// <summary>Gets an instance for runtimes built without one (tests, benchmarks): instruments work, nobody owns them.</summary>
@@ -103,7 +106,26 @@ internal sealed class RouterTelemetry : IDisposable
         _operationDuration = Meter.CreateHistogram<double>(
             "gen_ai.client.operation.duration", "s", "Duration of each request through the router, retries and failovers included.",
             tags: null, advice: s_durationAdvice);
+        _cacheLookups = Meter.CreateCounter<long>(
+            "llmrouter.cache.requests", "{request}", "Requests that could use the response cache, by result: hit, miss or coalesced.");
+        _cacheEvictions = Meter.CreateCounter<long>(
+            "llmrouter.cache.evictions", "{entry}", "Entries evicted from the in-memory response cache, by reason (capacity, expired).");
+        _distributedCacheErrors = Meter.CreateCounter<long>(
+            "llmrouter.cache.distributed.errors", "{error}", "Failures and timeouts of the distributed (second-level) cache, by operation (read, write).");
     }
+
+    /// <summary>Counts a request that could use the cache, by what the cache did for it.</summary>
+    public void CacheLookup(CacheResult result) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("llmrouter.cache.result", result switch
+    {
+        CacheResult.Hit => "hit",
+        CacheResult.Coalesced => "coalesced",
+        _ => "miss",
+    }));
+
+    public void CacheEvicted(string reason) => _cacheEvictions.Add(1, new KeyValuePair<string, object?>("llmrouter.cache.eviction_reason", reason));
+
+    public void DistributedCacheFailed(string operation) =>
+        _distributedCacheErrors.Add(1, new KeyValuePair<string, object?>("llmrouter.cache.operation", operation));
 
     public ActivitySource ActivitySource { get; }
 

@@ -27,6 +27,7 @@ internal sealed class ResponseCache : IDisposable
     private readonly MemoryCache _memory;
     private readonly IDistributedCache? _distributed;
     private readonly ConcurrentDictionary<CacheKey, Flight> _flights = new();
+    private readonly ConcurrentDictionary<CacheKey, StreamFlight> _streamFlights = new();
     private readonly PostEvictionDelegate _onEvicted;
     private long _distributedPausedUntil = long.MinValue;
 
@@ -150,37 +151,95 @@ internal sealed class ResponseCache : IDisposable
             yield break;
         }
 
-        _runtime.Telemetry.CacheLookup(CacheResult.Miss);
-        bool storable = mode != CacheMode.NoStore;
-        var recorded = new List<ChatResponseUpdate>();
-        string? endpoint = null;
-        await foreach (ChatResponseUpdate update in upstream(messages, options, cancellationToken).ConfigureAwait(false))
+        // Single flight for streams too: identical streams in flight at once share one upstream stream.
+        StreamFlight flight;
+        CacheResult result;
+        while (true)
         {
-            if (endpoint is null && update.GetRoutingInfo() is { } info)
+            if (_streamFlights.TryGetValue(key, out StreamFlight? running))
             {
-                info.Cache = CacheResult.Miss;
-                endpoint = info.Endpoint;
-            }
-
-            if (storable)
-            {
-                // Copied before the caller can touch it; an update we cannot copy makes the stream uncacheable.
-                storable = ResponseCopier.CanCopy(update.Contents);
-                if (storable)
+                if (running.TryJoin())
                 {
-                    recorded.Add(ResponseCopier.Copy(update));
+                    flight = running;
+                    result = CacheResult.Coalesced;
+                    break;
                 }
+
+                continue; // every reader left it: it is being cancelled and removed
             }
 
-            yield return update;
+            var created = new StreamFlight();
+            if (_streamFlights.TryAdd(key, created))
+            {
+                flight = created;
+                result = CacheResult.Miss;
+                _ = PumpAsync(created, key, messages, options, mode, timeToLive, upstream);
+                break;
+            }
         }
 
-        // Only a stream that completed reaches here: an interrupted one threw, and one the caller stopped reading
-        // never resumes. The router already failed a stream that ended without a finish reason.
-        if (storable && endpoint is not null && IsStorable(recorded))
+        _runtime.Telemetry.CacheLookup(result);
+        bool completed = false;
+        try
         {
-            Store(key, new CacheEntry(key, endpoint, null, [.. recorded], Expiry(timeToLive)), timeToLive);
+            await foreach (ChatResponseUpdate update in flight.ReadAsync(result, cancellationToken).ConfigureAwait(false))
+            {
+                yield return update;
+            }
+
+            completed = true;
         }
+        finally
+        {
+            if (!completed && Volatile.Read(ref flight.ReadersGone))
+            {
+                _ = _streamFlights.TryRemove(new KeyValuePair<CacheKey, StreamFlight>(key, flight));
+            }
+        }
+    }
+
+    private async Task PumpAsync(
+        StreamFlight flight,
+        CacheKey key,
+        IList<ChatMessage> messages,
+        ChatOptions? options,
+        CacheMode mode,
+        TimeSpan timeToLive,
+        Func<IList<ChatMessage>, ChatOptions?, CancellationToken, IAsyncEnumerable<ChatResponseUpdate>> upstream)
+    {
+        await Task.Yield(); // the first reader starts reading while the pump opens the stream
+        Exception? error = null;
+        try
+        {
+            await foreach (ChatResponseUpdate update in upstream(messages, options, flight.Cancellation.Token).ConfigureAwait(false))
+            {
+                if (flight.Info is null && update.GetRoutingInfo() is { } info)
+                {
+                    info.Cache = CacheResult.Miss;
+                    flight.Info = info;
+                }
+
+                flight.Add(update);
+            }
+        }
+#pragma warning disable CA1031 // Handed to every reader after the updates before it: nothing is lost, nothing unobserved.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            error = exception;
+        }
+
+        // A stream that failed, or that every reader abandoned, is never stored. The router already failed a stream
+        // that ended without a finish reason.
+        if (error is null && !flight.Cancellation.IsCancellationRequested && flight.Copyable && mode != CacheMode.NoStore &&
+            flight.Info is { } served && IsStorable(flight.Recorded))
+        {
+            Store(key, new CacheEntry(key, served.Endpoint, null, [.. flight.Recorded], Expiry(timeToLive)), timeToLive);
+        }
+
+        flight.Complete(error);
+        _ = _streamFlights.TryRemove(new KeyValuePair<CacheKey, StreamFlight>(key, flight));
+        flight.Cancellation.Dispose();
     }
 
     public void Dispose() => _memory.Dispose();

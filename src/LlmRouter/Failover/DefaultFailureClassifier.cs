@@ -14,7 +14,7 @@ internal sealed class DefaultFailureClassifier : IFailureClassifier
 {
     private static readonly string[] ContextLengthMarkers =
     [
-        "context_length_exceeded", "maximum context length", "prompt is too long", "context window",
+        "context_length_exceeded", "maximum context length", "prompt is too long", "context window", "request_too_large",
     ];
 
     private static readonly string[] ContentFilterMarkers =

@@ -53,8 +53,9 @@ internal sealed class RouterRuntime
     {
         LlmRouterOptions options = Options;
         StreamingOptions streaming = options.Streaming;
+        EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
         TimeSpan timeout = streaming.FirstTokenTimeout
-            ?? Adaptive(endpoint.Metrics.Snapshot.TtftP95Ms, streaming.FirstTokenTimeoutMultiplier, streaming.MinFirstTokenTimeout, streaming.MaxFirstTokenTimeout, endpoint, options);
+            ?? Adaptive(snapshot.TtftP95Ms, snapshot.TtftSamples, streaming.FirstTokenTimeoutMultiplier, streaming.MinFirstTokenTimeout, streaming.MaxFirstTokenTimeout, options);
         return Shorter(timeout, AttemptTimeoutFor(endpoint));
     }
 
@@ -72,12 +73,20 @@ internal sealed class RouterRuntime
         }
 
         EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
-        return Adaptive(streaming ? snapshot.TtftP95Ms : snapshot.P95Ms, 1, hedging.MinDelay, hedging.MaxDelay, endpoint, options);
+        return streaming
+            ? Adaptive(snapshot.TtftP95Ms, snapshot.TtftSamples, 1, hedging.MinDelay, hedging.MaxDelay, options)
+            : Adaptive(snapshot.P95Ms, snapshot.LatencySamples, 1, hedging.MinDelay, hedging.MaxDelay, options);
     }
 
-    private static TimeSpan Adaptive(double p95Ms, double multiplier, TimeSpan min, TimeSpan max, RouterEndpoint endpoint, LlmRouterOptions options)
+    /// <param name="p95Ms">The p95 the value follows.</param>
+    /// <param name="samples">How many samples the p95 comes from: below <see cref="ScoringOptions.MinSamples"/>, the endpoint is unmeasured.</param>
+    /// <param name="multiplier">The multiple of the p95.</param>
+    /// <param name="min">The floor.</param>
+    /// <param name="max">The ceiling, and the value while unmeasured.</param>
+    /// <param name="options">The current options.</param>
+    private static TimeSpan Adaptive(double p95Ms, int samples, double multiplier, TimeSpan min, TimeSpan max, LlmRouterOptions options)
     {
-        if (double.IsNaN(p95Ms) || endpoint.Metrics.Snapshot.SampleCount < options.Scoring.MinSamples)
+        if (double.IsNaN(p95Ms) || samples < options.Scoring.MinSamples)
         {
             return max; // unmeasured: the patient end of the range
         }

@@ -174,6 +174,8 @@ internal sealed class EndpointMetrics
         var snapshot = new EndpointSnapshot(endpoint, takenAt, health, CopyOutcomes())
         {
             SampleCount = samples,
+            LatencySamples = latencies,
+            TtftSamples = ttfts,
             InFlight = InFlight,
             TotalAttempts = Volatile.Read(ref _next),
             InputTokens = Volatile.Read(ref _inputTokens),

@@ -83,6 +83,12 @@ public sealed class EndpointSnapshot
     /// <summary>Gets the cost of every attempt since the router started, at the endpoint's prices.</summary>
     public decimal TotalCost { get; internal init; }
 
+    /// <summary>Gets how many successful non-streamed attempts the latency percentiles come from.</summary>
+    internal int LatencySamples { get; init; }
+
+    /// <summary>Gets how many successful streamed attempts the time-to-first-token percentiles come from.</summary>
+    internal int TtftSamples { get; init; }
+
     internal double P50Ms { get; init; } = double.NaN;
 
     internal double P95Ms { get; init; } = double.NaN;

@@ -149,7 +149,7 @@ internal sealed class StreamingFailoverExecutor
                 yield break;
             }
 
-            Segment? next = await AfterFailureAsync(session, segment, failure, delivered, segmentStart, messages, forwarded, cancellationToken)
+            Segment? next = await AfterFailureAsync(session, segment, failure, finished, delivered, segmentStart, messages, forwarded, cancellationToken)
                 .ConfigureAwait(false);
             if (next is null)
             {
@@ -241,6 +241,7 @@ internal sealed class StreamingFailoverExecutor
         FailoverSession session,
         Segment segment,
         Exception failure,
+        bool finished,
         List<ChatResponseUpdate> delivered,
         int segmentStart,
         IList<ChatMessage> messages,
@@ -264,6 +265,13 @@ internal sealed class StreamingFailoverExecutor
         if (stop)
         {
             Log.ContinuationRefused(_runtime.Logger, endpoint.Name, $"the failure ({classification.Kind}) is not one another endpoint can fix");
+            return null;
+        }
+
+        if (finished)
+        {
+            // The answer was complete (its finish reason reached the caller): there is nothing to continue.
+            Log.ContinuationRefused(_runtime.Logger, endpoint.Name, "the answer was already complete (its finish reason was delivered)");
             return null;
         }
 

@@ -250,6 +250,10 @@ public sealed class TimedStreamClient : IChatClient
             }
 
             yield return finish;
+            if (step.ThrowAfterFinish)
+            {
+                throw step.Exception ?? new HttpRequestException("HTTP 502", null, System.Net.HttpStatusCode.BadGateway);
+            }
         }
         finally
         {
@@ -325,6 +329,9 @@ public sealed record StreamScript
 
     /// <summary>Gets the usage carried by the final (finish reason) update, if any.</summary>
     public UsageDetails? FinishUsage { get; init; }
+
+    /// <summary>Gets a value indicating whether the stream throws <see cref="Exception"/> right after its finish update (the connection drops after the answer).</summary>
+    public bool ThrowAfterFinish { get; init; }
 
     /// <summary>Gets a value indicating whether the stream ends without a finish reason (cut short).</summary>
     public bool OmitFinishReason { get; init; }

@@ -182,7 +182,7 @@ public sealed class ContinuationTests
         Assert.Equal("The quick brown fox.", Assert.Single(response.Messages).Text);
     }
 
-    [Fact(Skip = "BUG: under MidStreamPolicy.Continue a failure after the finish reason was delivered still continues the finished answer on another endpoint")]
+    [Fact]
     public async Task Continue_FailureAfterTheFinishReasonWasDelivered_DoesNotAskAnotherEndpointToContinue()
     {
         // The answer is complete (its finish reason reached the caller); only the connection failed afterwards. A

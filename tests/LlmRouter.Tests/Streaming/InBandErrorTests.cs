@@ -159,6 +159,7 @@ public sealed class InBandErrorTests
     // ---- DefaultFailureClassifier.FromErrorCode ----
 
     [Theory]
+    [InlineData("request_too_large", null, FailureKind.ContextLength)]
     [InlineData("overloaded_error", null, FailureKind.Transient)]
     [InlineData("api_error", null, FailureKind.Transient)]
     [InlineData("server_error", null, FailureKind.Transient)]

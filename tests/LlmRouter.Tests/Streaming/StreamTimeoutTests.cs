@@ -158,7 +158,7 @@ public sealed class StreamTimeoutTests
         Assert.Equal(FailureKind.Timeout, StreamKit.Info(updates).Attempts[0].Failure);
     }
 
-    [Fact(Skip = "BUG: the adaptive TTFT timeout counts every sample (non-streamed requests too) toward Scoring.MinSamples, so one streamed sample sets it")]
+    [Fact]
     public async Task AdaptiveFirstTokenTimeout_OnlyNonStreamedSamplesBesidesOneStream_StillUsesMaxFirstTokenTimeout()
     {
         // StreamingOptions documents: "an endpoint with too few streamed samples (ScoringOptions.MinSamples) gets

@@ -5,10 +5,18 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LlmRouter.Benchmarks;
 
 /// <summary>Choosing an endpoint: filter, score every candidate from its snapshot, health pass, ordered plan.</summary>
+/// <remarks>
+/// <see cref="ChooseEndpoint"/> repeats one request against unchanging snapshots, so the selector hands out its latest
+/// decision again (nothing it says changed); <see cref="ChooseEndpointNewDecision"/> alternates two prompts of different
+/// lengths, so that under a scoring strategy every decision differs from the latest (the estimated costs change) and is
+/// built anew, as it is for most real requests.
+/// </remarks>
 [MemoryDiagnoser]
 public class SelectionBenchmarks
 {
     private readonly List<ChatMessage> _messages = [new(ChatRole.User, "Summarise the following paragraph in one sentence, please.")];
+    private readonly List<ChatMessage> _longerMessages = [new(ChatRole.User, "Summarise the following two paragraphs in one sentence each, please.")];
+    private int _calls;
     private CandidateSelector _selector = null!;
 
     [Params(2, 8, 32)]
@@ -47,6 +55,14 @@ public class SelectionBenchmarks
     public int ChooseEndpoint()
     {
         ValueTask<RoutedRequest> request = _selector.SelectAsync(_messages, null, streaming: false, CancellationToken.None);
+        return request.IsCompletedSuccessfully ? request.Result.Candidates.Length : -1;
+    }
+
+    [Benchmark]
+    public int ChooseEndpointNewDecision()
+    {
+        List<ChatMessage> messages = (++_calls & 1) == 0 ? _messages : _longerMessages;
+        ValueTask<RoutedRequest> request = _selector.SelectAsync(messages, null, streaming: false, CancellationToken.None);
         return request.IsCompletedSuccessfully ? request.Result.Candidates.Length : -1;
     }
 }

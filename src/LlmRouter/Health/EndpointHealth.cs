@@ -48,6 +48,7 @@ internal sealed class EndpointHealth
     }
 
     /// <summary>The share of first choices the endpoint should get now: 1 when healthy, the canary share when degraded, ramping after a recovery.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public double FirstChoiceShare(long now, HealthOptions options, long timestampFrequency)
     {
         HealthStatus status = Status;
@@ -56,7 +57,13 @@ internal sealed class EndpointHealth
             return options.CanaryShare;
         }
 
-        if (status.State != HealthState.Healthy || status.RampStart == 0 || options.SlowStartDuration <= TimeSpan.Zero)
+        // Inlined up to here: most endpoints are healthy and not ramping, and planning asks about every one.
+        return status.State != HealthState.Healthy || status.RampStart == 0 ? 1 : RampShare(status, now, options, timestampFrequency);
+    }
+
+    private static double RampShare(HealthStatus status, long now, HealthOptions options, long timestampFrequency)
+    {
+        if (options.SlowStartDuration <= TimeSpan.Zero)
         {
             return 1;
         }

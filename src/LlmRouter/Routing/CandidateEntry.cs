@@ -1,11 +1,12 @@
 namespace LlmRouter;
 
-/// <summary>One candidate during planning: its sort key, score components and place, kept in one array per request.</summary>
+/// <summary>
+/// One candidate during planning: its sort key, score components and group. Working state only, in a per-thread
+/// buffer; the decision keeps a compact copy of what the explanation needs.
+/// </summary>
 internal struct CandidateEntry
 {
     public RouterEndpoint Endpoint;
-
-    public HealthState Health;
 
     /// <summary>The strategy's sort key: lower goes first.</summary>
     public double Key;
@@ -22,8 +23,7 @@ internal struct CandidateEntry
 
     public double EstimatedCost;
 
-    /// <summary>The place in the plan (0 first); -1 when left out.</summary>
-    public int Rank;
+    public HealthState Health;
 
     /// <summary>Where the health pass put it: probe first, then normal, demoted, cooling; or left out.</summary>
     public PlanGroup Group;
@@ -33,6 +33,9 @@ internal struct CandidateEntry
         Endpoint = endpoint;
         Health = health;
         Score = Latency = Cost = Success = Custom = EstimatedCost = double.NaN;
-        Rank = -1;
     }
+
+    /// <summary>Gets a value indicating whether the strategy set any score component or the estimated cost.</summary>
+    public readonly bool HasValues =>
+        !double.IsNaN(Score) || !double.IsNaN(Latency) || !double.IsNaN(Cost) || !double.IsNaN(Success) || !double.IsNaN(Custom) || !double.IsNaN(EstimatedCost);
 }

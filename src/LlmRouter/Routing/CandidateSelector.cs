@@ -16,6 +16,12 @@ internal sealed class CandidateSelector
     private const int StackLimit = 128;
     private readonly GroupFilter _groups;
 
+    [ThreadStatic]
+    private static CandidateEntry[]? t_entries;
+
+    /// <summary>The latest decision, handed out again while nothing it says changes.</summary>
+    private RoutingDecision? _latest;
+
     public CandidateSelector(RouterEndpoint[] endpoints, RouterRuntime runtime, Func<IRoutingStrategy> strategy)
     {
         _endpoints = endpoints;
@@ -87,10 +93,36 @@ internal sealed class CandidateSelector
 
     private RoutedRequest Plan(RouterEndpoint[] candidates, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
     {
+        int count = candidates.Length;
+
+        // The working entries live in a per-thread buffer: only what the explanation needs is copied out, into the
+        // decision. Taken out while in use, so that a plan made on this thread meanwhile (a custom scorer calling a
+        // router) works in a buffer of its own.
+        CandidateEntry[]? buffer = t_entries;
+        t_entries = null;
+        if (buffer is null || buffer.Length < count)
+        {
+            buffer = new CandidateEntry[Math.Max(count, 8)];
+        }
+
+        Span<CandidateEntry> entries = buffer.AsSpan(0, count);
+        RoutingDecision decision = Decide(candidates, entries, messages, forwarded, streaming);
+
+        // Drop the references to endpoints, so that the buffer keeps no router alive.
+        foreach (ref CandidateEntry entry in entries)
+        {
+            entry.Endpoint = null!;
+        }
+
+        t_entries = buffer;
+        return new RoutedRequest(decision.Plan, forwarded, decision);
+    }
+
+    private RoutingDecision Decide(RouterEndpoint[] candidates, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    {
         long now = _runtime.TimeProvider.GetTimestamp();
         IRoutingStrategy strategy = _strategy();
         int count = candidates.Length;
-        var entries = new CandidateEntry[count];
         for (int i = 0; i < count; i++)
         {
             entries[i] = new CandidateEntry(candidates[i], candidates[i].Health.StateAt(now));
@@ -123,8 +155,11 @@ internal sealed class CandidateSelector
         bool anyNormal = false;
         bool anyDemoted = false;
         bool anyCooling = false;
-        foreach (ref CandidateEntry entry in entries.AsSpan())
+        bool scored = false;
+        ulong packedHealth = 0;
+        for (int i = 0; i < entries.Length; i++)
         {
+            ref CandidateEntry entry = ref entries[i];
             RouterEndpoint endpoint = entry.Endpoint;
             entry.Group = entry.Health switch
             {
@@ -145,28 +180,47 @@ internal sealed class CandidateSelector
             anyNormal |= entry.Group == PlanGroup.Normal;
             anyDemoted |= entry.Group == PlanGroup.Demoted;
             anyCooling |= entry.Group == PlanGroup.Cooling;
+            scored |= entry.HasValues;
+            if (i < RoutingDecision.PackedHealthLimit)
+            {
+                packedHealth |= (ulong)entry.Health << (2 * i);
+            }
         }
 
-        var plan = new RouterEndpoint[included];
+        // The plan, as indices into the candidates.
+        Span<int> plan = included <= StackLimit ? stackalloc int[included] : new int[included];
         int rank = 0;
         for (PlanGroup group = PlanGroup.Probe; group < PlanGroup.Excluded; group++)
         {
-            if (group == PlanGroup.Cooling && anyCooling)
+            bool present = group switch
+            {
+                PlanGroup.Probe => anyProbe,
+                PlanGroup.Canary => anyCanary,
+                PlanGroup.Normal => anyNormal,
+                PlanGroup.Demoted => anyDemoted,
+                _ => anyCooling,
+            };
+            if (!present)
+            {
+                continue; // nothing to lay out: spare the pass
+            }
+
+            if (group == PlanGroup.Cooling)
             {
                 SortByCooldown(order, entries); // soonest recovery first among the rate-limited
             }
 
             foreach (int index in order)
             {
-                ref CandidateEntry entry = ref entries[index];
-                if (entry.Group == group)
+                if (entries[index].Group == group)
                 {
-                    entry.Rank = rank;
-                    plan[rank++] = entry.Endpoint;
+                    plan[rank++] = index;
                 }
             }
         }
 
+        string? passedOver = null;
+        PlanGroup passedGroup = PlanGroup.Normal;
         if (anyProbe)
         {
             why = "probe of half-open endpoint";
@@ -183,18 +237,79 @@ internal sealed class CandidateSelector
         {
             why = "only rate-limited endpoints left, soonest recovery first";
         }
-        else if (included > 0 && !ReferenceEquals(plan[0], entries[order[0]].Endpoint))
+        else if (included > 0 && plan[0] != order[0])
         {
-            // The strategy's first choice was passed over by the health pass: say why, not "highest score".
-            why = string.Concat("next after ", entries[order[0]].Endpoint.Name, Passed(entries[order[0]].Group));
+            // The strategy's first choice was passed over by the health pass: the reason says why, not "highest score".
+            passedOver = entries[order[0]].Endpoint.Name;
+            passedGroup = entries[order[0]].Group;
         }
 
-        var decision = new RoutingDecision(entries, included > 0 ? plan[0].Name : null, included > 0 ? why : "every candidate is open");
-        return new RoutedRequest(plan, forwarded, decision);
+        if (included == 0)
+        {
+            why = "every candidate is open";
+        }
+
+        // An immutable decision that says exactly the same as the latest one is handed out again: in a steady state
+        // (same health, same scores, same order) choosing an endpoint allocates nothing.
+        RoutingDecision? latest = Volatile.Read(ref _latest);
+        if (latest is not null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
+        {
+            return latest;
+        }
+
+        RouterEndpoint[] planned;
+        if (included == 0)
+        {
+            planned = [];
+        }
+        else if (latest is not null && latest.SamePlan(plan, candidates))
+        {
+            planned = latest.Plan; // never written to, so shared
+        }
+        else
+        {
+            planned = new RouterEndpoint[included];
+            for (int i = 0; i < included; i++)
+            {
+                planned[i] = candidates[plan[i]];
+            }
+        }
+
+        double[]? values = null;
+        if (scored)
+        {
+            values = new double[count * RoutingDecision.ValuesPerCandidate];
+            for (int i = 0, j = 0; i < count; i++, j += RoutingDecision.ValuesPerCandidate)
+            {
+                ref CandidateEntry entry = ref entries[i];
+                values[j] = entry.Score;
+                values[j + 1] = entry.Latency;
+                values[j + 2] = entry.Cost;
+                values[j + 3] = entry.Success;
+                values[j + 4] = entry.Custom;
+                values[j + 5] = entry.EstimatedCost;
+            }
+        }
+
+        byte[]? manyHealth = null;
+        if (count > RoutingDecision.PackedHealthLimit)
+        {
+            manyHealth = new byte[count];
+            for (int i = 0; i < count; i++)
+            {
+                manyHealth[i] = (byte)entries[i].Health;
+            }
+
+            packedHealth = 0;
+        }
+
+        var decision = new RoutingDecision(candidates, planned, values, packedHealth, manyHealth, why, passedOver, passedGroup);
+        Volatile.Write(ref _latest, decision);
+        return decision;
     }
 
     /// <summary>Insertion sort of the plan order by key, then priority, then registration: few candidates, no copies of entries.</summary>
-    private static void SortByKey(Span<int> order, CandidateEntry[] entries)
+    private static void SortByKey(Span<int> order, Span<CandidateEntry> entries)
     {
         for (int i = 1; i < order.Length; i++)
         {
@@ -223,7 +338,7 @@ internal sealed class CandidateSelector
     }
 
     /// <summary>Moves rate-limited candidates into the order of their recovery, leaving every other candidate where it was.</summary>
-    private static void SortByCooldown(Span<int> order, CandidateEntry[] entries)
+    private static void SortByCooldown(Span<int> order, Span<CandidateEntry> entries)
     {
         for (int i = 1; i < order.Length; i++)
         {
@@ -262,15 +377,8 @@ internal sealed class CandidateSelector
         }
     }
 
-    private static string Passed(PlanGroup group) => group switch
-    {
-        PlanGroup.Demoted => ", which is degraded or ramping up and was not drawn for its share of first choices",
-        PlanGroup.Cooling => ", which is rate-limited",
-        _ => ", which is open",
-    };
-
     /// <summary>Now and then puts another candidate first to keep learning: one with too few attempts if any, else any other.</summary>
-    private bool Explore(Span<int> order, CandidateEntry[] entries)
+    private bool Explore(Span<int> order, Span<CandidateEntry> entries)
     {
         ScoringOptions scoring = _runtime.Options.Scoring;
 

@@ -24,13 +24,16 @@ internal readonly struct RoutingRequest
     /// <summary>A cheap estimate of the prompt's tokens: about four characters a token, plus a few per message.</summary>
     public int EstimatePromptTokens()
     {
+        // Indexed loops: enumerating through IList boxes an enumerator per list.
         long characters = 0;
-        foreach (ChatMessage message in Messages)
+        IList<ChatMessage> messages = Messages;
+        for (int i = 0; i < messages.Count; i++)
         {
             characters += 16; // role and framing
-            foreach (AIContent content in message.Contents)
+            IList<AIContent> contents = messages[i].Contents;
+            for (int j = 0; j < contents.Count; j++)
             {
-                if (content is TextContent text)
+                if (contents[j] is TextContent text)
                 {
                     characters += text.Text.Length;
                 }

@@ -24,6 +24,9 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
     {
         ScoringOptions options = _runtime.Options.Scoring;
         int promptTokens = request.EstimatePromptTokens();
+        bool streaming = request.Streaming;
+        int minSamples = options.MinSamples;
+        double outputTokensCap = request.Options?.MaxOutputTokens is { } max ? max : double.NaN;
 
         // First pass: raw latency and cost, and the best of each, since both components are relative to the best.
         double bestLatency = double.PositiveInfinity;
@@ -31,32 +34,49 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         foreach (ref CandidateEntry candidate in candidates)
         {
             EndpointSnapshot snapshot = candidate.Endpoint.Metrics.Snapshot;
-            double latency = RecentLatency(snapshot, request.Streaming);
-            if (snapshot.SampleCount >= options.MinSamples && latency < bestLatency)
+            double latency = RecentLatency(snapshot, streaming);
+            if (snapshot.SampleCount >= minSamples && latency < bestLatency)
             {
                 bestLatency = latency;
             }
 
-            candidate.EstimatedCost = EstimateCost(candidate.Endpoint, promptTokens, request, options);
+            candidate.EstimatedCost = EstimateCost(candidate.Endpoint, snapshot, promptTokens, outputTokensCap, options);
             bestCost = Math.Min(bestCost, candidate.EstimatedCost);
         }
 
-        double totalWeight = options.LatencyWeight + options.CostWeight + options.SuccessWeight + options.CustomWeight;
+        double latencyWeight = options.LatencyWeight;
+        double costWeight = options.CostWeight;
+        double successWeight = options.SuccessWeight;
+        double customWeight = options.CustomWeight;
+        double totalWeight = latencyWeight + costWeight + successWeight + customWeight;
+        double sensitivity = options.LatencySensitivity;
+
+        // exp(-s × 0) is exactly 1 for any finite s: the best candidate, and one no slower than its baseline, skip the call.
+        bool finiteSensitivity = double.IsFinite(sensitivity);
+        bool bestKnown = bestLatency > 0 && !double.IsInfinity(bestLatency);
+        IEndpointScorer? scorer = _scorer;
         foreach (ref CandidateEntry candidate in candidates)
         {
             RouterEndpoint endpoint = candidate.Endpoint;
             EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
-            bool trusted = snapshot.SampleCount >= options.MinSamples;
+            bool trusted = snapshot.SampleCount >= minSamples;
 
             double latencyScore = Neutral;
-            double latency = RecentLatency(snapshot, request.Streaming);
-            if (trusted && !double.IsNaN(latency) && bestLatency > 0 && !double.IsInfinity(bestLatency))
+            double latency = RecentLatency(snapshot, streaming);
+            if (trusted && !double.IsNaN(latency) && bestKnown)
             {
                 // Relative to the best candidate, and to the endpoint's own baseline: a fast endpoint that just got
                 // slower than its usual p95 loses ground before its percentiles catch up.
-                double baseline = request.Streaming && !double.IsNaN(snapshot.TtftP95Ms) ? snapshot.TtftP95Ms : snapshot.P95Ms;
-                double relative = Math.Exp(-options.LatencySensitivity * ((latency / bestLatency) - 1));
-                double deviation = baseline > 0 ? Math.Exp(-options.LatencySensitivity * Math.Max(0, (latency / baseline) - 1)) : 1;
+                double baseline = streaming && !double.IsNaN(snapshot.TtftP95Ms) ? snapshot.TtftP95Ms : snapshot.P95Ms;
+                double behindBest = (latency / bestLatency) - 1;
+                double relative = behindBest == 0 && finiteSensitivity ? 1 : Math.Exp(-sensitivity * behindBest);
+                double deviation = 1;
+                if (baseline > 0)
+                {
+                    double overBaseline = Math.Max(0, (latency / baseline) - 1);
+                    deviation = overBaseline == 0 && finiteSensitivity ? 1 : Math.Exp(-sensitivity * overBaseline);
+                }
+
                 latencyScore = relative * deviation;
             }
             else if (trusted && double.IsNaN(latency))
@@ -66,11 +86,11 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 
             double costScore = candidate.EstimatedCost <= 0 ? 1 : bestCost / candidate.EstimatedCost;
             double successScore = trusted && !double.IsNaN(snapshot.DecayedSuccess) ? snapshot.DecayedSuccess : Neutral;
-            double customScore = _scorer is null ? 1 : _scorer.Score(snapshot, request.Messages, request.Options);
+            double customScore = scorer is null ? 1 : scorer.Score(snapshot, request.Messages, request.Options);
             customScore = double.IsNaN(customScore) ? 0 : Math.Clamp(customScore, 0, 1);
 
             double score = totalWeight > 0
-                ? ((options.LatencyWeight * latencyScore) + (options.CostWeight * costScore) + (options.SuccessWeight * successScore) + (options.CustomWeight * customScore)) / totalWeight
+                ? ((latencyWeight * latencyScore) + (costWeight * costScore) + (successWeight * successScore) + (customWeight * customScore)) / totalWeight
                 : 0;
 
             candidate.Latency = latencyScore;
@@ -88,12 +108,16 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         streaming && !double.IsNaN(snapshot.TtftRecentMs) ? snapshot.TtftRecentMs : snapshot.RecentMs;
 
     /// <summary>Estimates the request's cost at the endpoint's prices: prompt tokens in, expected tokens out.</summary>
-    internal static double EstimateCost(RouterEndpoint endpoint, int promptTokens, in RoutingRequest request, ScoringOptions options)
+    internal static double EstimateCost(RouterEndpoint endpoint, int promptTokens, in RoutingRequest request, ScoringOptions options) =>
+        EstimateCost(endpoint, endpoint.Metrics.Snapshot, promptTokens, request.Options?.MaxOutputTokens is { } max ? max : double.NaN, options);
+
+    /// <summary>Estimates the request's cost at the endpoint's prices, given its snapshot and the request's output cap (NaN when none).</summary>
+    private static double EstimateCost(RouterEndpoint endpoint, EndpointSnapshot snapshot, int promptTokens, double outputTokensCap, ScoringOptions options)
     {
         RouterEndpoint.Prices prices = endpoint.PerToken;
-        double outputTokens = request.Options?.MaxOutputTokens is { } max
-            ? max
-            : endpoint.Metrics.Snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
+        double outputTokens = !double.IsNaN(outputTokensCap)
+            ? outputTokensCap
+            : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
         return (promptTokens * prices.Input) + (outputTokens * prices.Output);
     }
 }

@@ -15,6 +15,7 @@ internal sealed class RetryBudget
     private readonly Bucket[] _buckets = new Bucket[Buckets];
     private readonly TimeProvider _timeProvider;
     private readonly Func<RetryOptions> _options;
+    private long _sliceTicks;
 
     public RetryBudget(TimeProvider timeProvider, Func<RetryOptions> options)
     {
@@ -59,8 +60,31 @@ internal sealed class RetryBudget
 
     private long SliceOf(RetryOptions options)
     {
-        double sliceSeconds = options.BudgetWindow.TotalSeconds / Buckets;
-        return (long)(_timeProvider.GetTimestamp() / (sliceSeconds * _timeProvider.TimestampFrequency));
+        long sliceTicks = Math.Max(1, (long)(options.BudgetWindow.TotalSeconds / Buckets * _timeProvider.TimestampFrequency));
+        if (Volatile.Read(ref _sliceTicks) != sliceTicks)
+        {
+            // The window changed at run time: slice numbers of the old length mean nothing under the new one, so the
+            // budget starts afresh rather than counting stale buckets as current.
+            lock (_buckets)
+            {
+                if (_sliceTicks != sliceTicks)
+                {
+                    foreach (Bucket bucket in _buckets)
+                    {
+                        lock (bucket)
+                        {
+                            Volatile.Write(ref bucket.Requests, 0);
+                            Volatile.Write(ref bucket.Extras, 0);
+                            Volatile.Write(ref bucket.Slice, long.MinValue);
+                        }
+                    }
+
+                    Volatile.Write(ref _sliceTicks, sliceTicks);
+                }
+            }
+        }
+
+        return _timeProvider.GetTimestamp() / sliceTicks;
     }
 
     private Bucket Current(long slice)

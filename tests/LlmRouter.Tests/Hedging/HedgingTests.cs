@@ -308,10 +308,8 @@ public sealed class HedgingTests
         for (int i = 0; i < 20; i++)
         {
             Task<ChatResponse> warmUp = router.GetResponseAsync(RouterFactory.Hello(), cancellationToken: Ct);
-            while (!warmUp.IsCompleted && a.Successes + b.Successes <= i)
-            {
-                Assert.True(_time.AdvanceToNextTimer());
-            }
+            int served = i + 1;
+            await _time.AdvanceUntilAsync(warmUp, () => a.Successes + b.Successes >= served);
 
             Assert.Equal("a", (await warmUp.WaitAsync(Guard, Ct)).Text);
         }

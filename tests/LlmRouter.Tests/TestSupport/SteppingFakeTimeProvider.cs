@@ -12,6 +12,7 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
     private readonly object _gate = new();
     private readonly HashSet<TrackedTimer> _armed = [];
     private readonly List<(DateTimeOffset CreatedAt, TimeSpan DueTime)> _created = [];
+    private TaskCompletionSource _armedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SteppingFakeTimeProvider()
         : base(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero))
@@ -64,6 +65,29 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
         return true;
     }
 
+    /// <summary>
+    /// Advances from timer to timer until <paramref name="until"/> completes or <paramref name="stop"/> says so. When no
+    /// timer is armed (the code under test is still on its way to its next wait), waits for one to be armed or for
+    /// <paramref name="until"/>, up to <paramref name="guard"/> of real time (a hang guard only).
+    /// </summary>
+    public async Task AdvanceUntilAsync(Task until, Func<bool>? stop = null, TimeSpan? guard = null)
+    {
+        TimeSpan limit = guard ?? TimeSpan.FromSeconds(10);
+        while (!until.IsCompleted && stop?.Invoke() != true)
+        {
+            Task armed;
+            lock (_gate)
+            {
+                armed = _armedSignal.Task;
+            }
+
+            if (!AdvanceToNextTimer())
+            {
+                _ = await Task.WhenAny(armed, until).WaitAsync(limit);
+            }
+        }
+    }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new TrackedTimer(this, callback, state, period);
@@ -92,6 +116,8 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
             else
             {
                 _ = _armed.Add(timer);
+                _ = _armedSignal.TrySetResult();
+                _armedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
         }
     }

@@ -133,7 +133,7 @@ public sealed class RetryBudgetTests
         Assert.Equal(10, Drain(budget));
     }
 
-    [Fact(Skip = "BUG: after BudgetWindow grows at run time, extras counted under the old window never age out until their bucket index is reused (bucket slice numbers are compared across different slice lengths)")]
+    [Fact]
     public void OptionsChange_LongerWindow_OldExtrasStillAgeOut()
     {
         // 10 s window, 1 extra/s: all 10 spent at 0 s. The options are reloaded with a 20 s window and 0.5 extra/s

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmRouter.Simulation;
 using Microsoft.Extensions.AI;
 
 namespace LlmRouter.Benchmarks.Simulation;

@@ -108,6 +108,7 @@ internal sealed class EndpointMetrics
 
         long next = Volatile.Read(ref _next);
         long oldest = Math.Max(0, next - _slots.Length);
+        long oldestInWindow = long.MaxValue;
 
         // Newest first, so that "recent" means the latest attempts.
         for (long index = next - 1; index >= oldest; index--)
@@ -121,12 +122,20 @@ internal sealed class EndpointMetrics
 
             AttemptSample sample = slot.Sample;
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref slot.Sequence) != sequence || sample.Timestamp < windowStart || sample.Timestamp > now)
+            if (Volatile.Read(ref slot.Sequence) != sequence || sample.Timestamp > now)
             {
                 continue;
             }
 
+            if (sample.Timestamp < windowStart)
+            {
+                // Slots are claimed in the order samples are recorded, so everything older is out of the window too
+                // (give or take samples recorded in the same instant): stop rather than scan the whole ring.
+                break;
+            }
+
             samples++;
+            oldestInWindow = Math.Min(oldestInWindow, sample.Timestamp);
             FailureKind? kind = sample.IsSuccess ? null : (FailureKind)(sample.Outcome - 1);
             if (kind is FailureKind.Canceled or FailureKind.BadRequest or FailureKind.ContentFilter or FailureKind.ContextLength)
             {
@@ -174,6 +183,7 @@ internal sealed class EndpointMetrics
         var snapshot = new EndpointSnapshot(endpoint, takenAt, health, CopyOutcomes())
         {
             SampleCount = samples,
+            AgesOutAt = oldestInWindow == long.MaxValue ? long.MaxValue : oldestInWindow + (now - windowStart),
             LatencySamples = latencies,
             TtftSamples = ttfts,
             InFlight = InFlight,

@@ -83,6 +83,9 @@ public sealed class EndpointSnapshot
     /// <summary>Gets the cost of every attempt since the router started, at the endpoint's prices.</summary>
     public decimal TotalCost { get; internal init; }
 
+    /// <summary>Gets when (a <see cref="TimeProvider.GetTimestamp"/> value) the oldest sample leaves the window, changing the snapshot; <see cref="long.MaxValue"/> when there is none.</summary>
+    internal long AgesOutAt { get; init; } = long.MaxValue;
+
     /// <summary>Gets how many successful non-streamed attempts the latency percentiles come from.</summary>
     internal int LatencySamples { get; init; }
 

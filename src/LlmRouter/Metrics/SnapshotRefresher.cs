@@ -1,8 +1,8 @@
 namespace LlmRouter;
 
 /// <summary>
-/// Rebuilds every endpoint's snapshot off the request path: shortly after new attempts are recorded, and then once a
-/// second while any window still holds attempts, so that old attempts age out even when traffic stops.
+/// Rebuilds every endpoint's snapshot off the request path: shortly after new attempts are recorded, and when the oldest
+/// attempt of a window leaves it (at most once a second), so that old attempts age out even when traffic stops.
 /// </summary>
 internal sealed class SnapshotRefresher : IDisposable
 {
@@ -48,17 +48,20 @@ internal sealed class SnapshotRefresher : IDisposable
             TimeProvider time = _runtime.TimeProvider;
             long now = time.GetTimestamp();
             DateTimeOffset takenAt = time.GetUtcNow();
-            bool anySamples = false;
+            long agesOutAt = long.MaxValue;
             foreach (RouterEndpoint endpoint in _endpoints)
             {
                 EndpointSnapshot snapshot = endpoint.Metrics.Build(
                     endpoint.Name, now, takenAt, endpoint.Health.StateAt(now), _runtime.Options.Metrics, time.TimestampFrequency);
-                anySamples |= snapshot.SampleCount > 0;
+                agesOutAt = Math.Min(agesOutAt, snapshot.AgesOutAt);
             }
 
-            if (anySamples)
+            if (agesOutAt != long.MaxValue)
             {
-                _ = _timer.Change(AgeOutInterval, Timeout.InfiniteTimeSpan);
+                // Without new attempts a snapshot changes only when a sample leaves the window (time alone scales every
+                // decay weight alike): come back then, but at least a second apart.
+                TimeSpan wait = time.GetElapsedTime(now, Math.Max(agesOutAt, now));
+                _ = _timer.Change(wait < AgeOutInterval ? AgeOutInterval : wait, Timeout.InfiniteTimeSpan);
             }
 
             if (Volatile.Read(ref _dirty) == 1)

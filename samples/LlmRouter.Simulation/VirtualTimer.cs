@@ -1,4 +1,4 @@
-namespace LlmRouter.Benchmarks.Simulation;
+namespace LlmRouter.Simulation;
 
 /// <summary>A timer of <see cref="VirtualTimeProvider"/>: each change or disposal bumps its version, which voids what was scheduled before.</summary>
 internal sealed class VirtualTimer : ITimer

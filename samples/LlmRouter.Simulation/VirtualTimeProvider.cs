@@ -1,4 +1,4 @@
-namespace LlmRouter.Benchmarks.Simulation;
+namespace LlmRouter.Simulation;
 
 /// <summary>
 /// Discrete-event time: the clock stands still until <see cref="RunUntil"/> moves it straight to the next due timer and
@@ -8,7 +8,7 @@ namespace LlmRouter.Benchmarks.Simulation;
 /// Timer callbacks run on the driving thread. Work that hops to the thread pool meanwhile is waited for: when no timer
 /// is due and the awaited task is not done, the driver yields until a timer appears or the task completes.
 /// </remarks>
-internal sealed class VirtualTimeProvider : TimeProvider
+public sealed class VirtualTimeProvider : TimeProvider
 {
     private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private readonly object _lock = new();

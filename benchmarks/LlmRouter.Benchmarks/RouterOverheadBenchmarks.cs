@@ -15,17 +15,27 @@ public class RouterOverheadBenchmarks
     private OrderedFailoverChatClient _meaiFailover = null!;
     private ServiceProvider _services = null!;
 
+    /// <summary>Gets or sets how many endpoints stand behind the router and the failover client.</summary>
+    [Params(2, 8)]
+    public int Endpoints { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _direct = new InstantChatClient(StreamedUpdates);
+        IChatClient[] others = [.. Enumerable.Range(1, Endpoints - 1).Select(static _ => new InstantChatClient(StreamedUpdates))];
         var services = new ServiceCollection();
-        services.AddLlmRouter(r => r
-            .AddEndpoint("primary", _direct)
-            .AddEndpoint("secondary", new InstantChatClient(StreamedUpdates)));
+        services.AddLlmRouter(r =>
+        {
+            _ = r.AddEndpoint("e0", _direct);
+            for (int i = 0; i < others.Length; i++)
+            {
+                _ = r.AddEndpoint($"e{i + 1}", others[i]);
+            }
+        });
         _services = services.BuildServiceProvider();
         _router = _services.GetRequiredService<IChatClient>();
-        _meaiFailover = new OrderedFailoverChatClient([_direct, new InstantChatClient(StreamedUpdates)], leaveOpen: true);
+        _meaiFailover = new OrderedFailoverChatClient([_direct, .. others], leaveOpen: true);
     }
 
     [GlobalCleanup]

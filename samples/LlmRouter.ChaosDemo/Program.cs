@@ -53,7 +53,7 @@ foreach (SystemKind system in Enum.GetValues<SystemKind>())
         Console.WriteLine();
     }
 
-    Console.WriteLine($"  {label}: {clock.Elapsed.TotalSeconds:0.0} s so far");
+    Console.WriteLine($"  {label} done ({clock.Elapsed.TotalSeconds:0.0} s)");
 }
 
 Report.Print(results, options, faults, Console.Out);

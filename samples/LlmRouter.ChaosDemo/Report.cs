@@ -21,6 +21,7 @@ internal static class Report
             Row("recovery after alpha outage (mean)", results, r => Seconds(Recoveries(r, primaryOutages).DefaultIfEmpty(double.NaN).Average())),
             Row("recovery after alpha outage (max)", results, r => Seconds(Recoveries(r, primaryOutages).DefaultIfEmpty(double.NaN).Max())),
             Row("extra attempts", results, r => P((r.UpstreamCalls - r.Records.Count) / (double)Math.Max(1, r.Records.Count))),
+            Row("calls alpha / bravo / charlie", results, r => string.Join(" / ", r.CallsPerProvider.Select(c => (100.0 * c / Math.Max(1, r.UpstreamCalls)).ToString("0", CultureInfo.InvariantCulture) + "%"))),
         };
 
         int[] widths = [.. Enumerable.Range(0, headers.Length).Select(c => Math.Max(headers[c].Length, rows.Max(row => row[c].Length)))];

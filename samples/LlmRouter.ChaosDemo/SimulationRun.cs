@@ -113,7 +113,7 @@ internal static class SimulationRun
         arrivalTimer.Dispose();
         progress(1);
         records.Sort(static (a, b) => a.StartSeconds.CompareTo(b.StartSeconds));
-        return new RunResult(system, records, providers.Sum(static p => p.Calls), providers.Sum(static p => p.Cost));
+        return new RunResult(system, records, providers.Sum(static p => p.Calls), providers.Sum(static p => p.Cost), [.. providers.Select(static p => p.Calls)]);
     }
 
     private static ServiceProvider BuildRouter(VirtualTimeProvider time, SimulatedProvider[] providers, SystemKind system)

@@ -85,9 +85,11 @@ internal static class CacheEntrySerializer
 
             return new CacheEntry(key, root.GetProperty("endpoint").GetString() ?? string.Empty, response, updates, root.GetProperty("expiresAt").GetDateTimeOffset());
         }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
+#pragma warning disable CA1031 // A damaged or foreign entry is a miss, never a failure, whatever a constructor throws on it.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            return null; // a damaged or foreign entry is a miss, never a failure
+            return null;
         }
     }
 }

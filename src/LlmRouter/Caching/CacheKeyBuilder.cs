@@ -147,14 +147,13 @@ internal static class CacheKeyBuilder
         WriteProperties(writer, content.AdditionalProperties, skip: null);
     }
 
+    private static readonly ChatOptions NoOptions = new();
+
     private static void WriteOptions(CanonicalWriter writer, ChatOptions? options)
     {
+        // No options and empty options (perhaps carrying only the router's hints) ask for the same answer.
+        options ??= NoOptions;
         writer.Tag((byte)'O');
-        writer.Bool(options is not null);
-        if (options is null)
-        {
-            return;
-        }
 
         writer.String(options.ModelId);
         writer.String(options.Instructions);

@@ -17,7 +17,7 @@ public sealed class CacheOptions
     public TimeSpan TimeToLive { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Gets or sets the in-memory cache's size limit, in estimated bytes of the cached answers.</summary>
-    /// <remarks>Default 64 MiB. Between 1 KiB and 64 GiB. Past it, the least recently used answers are evicted.</remarks>
+    /// <remarks>Default 64 MiB. Between 1 KiB and 64 GiB; read when the router is built. Past it, the least recently used answers are evicted.</remarks>
     public long SizeLimitBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>Gets or sets a value indicating whether answers that call tools may be cached.</summary>

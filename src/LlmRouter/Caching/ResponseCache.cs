@@ -29,13 +29,15 @@ internal sealed class ResponseCache : IDisposable
     private readonly ConcurrentDictionary<CacheKey, Flight> _flights = new();
     private readonly ConcurrentDictionary<CacheKey, StreamFlight> _streamFlights = new();
     private readonly PostEvictionDelegate _onEvicted;
+    private readonly long _sizeLimit;
     private long _distributedPausedUntil = long.MinValue;
 
     public ResponseCache(RouterRuntime runtime, IDistributedCache? distributed)
     {
         _runtime = runtime;
         _distributed = distributed;
-        _memory = new MemoryCache(new MemoryCacheOptions { SizeLimit = runtime.Options.Cache.SizeLimitBytes, TrackStatistics = true });
+        _sizeLimit = runtime.Options.Cache.SizeLimitBytes;
+        _memory = new MemoryCache(new MemoryCacheOptions { SizeLimit = _sizeLimit, TrackStatistics = true });
         _onEvicted = OnEvicted;
     }
 
@@ -55,10 +57,11 @@ internal sealed class ResponseCache : IDisposable
             return await upstream(messages, options, cancellationToken).ConfigureAwait(false);
         }
 
-        if (mode != CacheMode.Refresh && await FindAsync(key, cancellationToken).ConfigureAwait(false) is { Response: { } cached } entry)
+        if (mode != CacheMode.Refresh && await FindAsync(key, cancellationToken).ConfigureAwait(false) is { } entry)
         {
+            // A stored stream answers a plain request too: its updates, copied, merged into one response.
             _runtime.Telemetry.CacheLookup(CacheResult.Hit);
-            ChatResponse hit = ResponseCopier.Copy(cached);
+            ChatResponse hit = entry.Response is { } cached ? ResponseCopier.Copy(cached) : entry.Updates!.Select(ResponseCopier.Copy).ToChatResponse();
             RoutingInfoExtensions.Attach(hit, new RoutingInfo(entry.Endpoint, []) { Cache = CacheResult.Hit });
             return hit;
         }
@@ -108,7 +111,7 @@ internal sealed class ResponseCache : IDisposable
 
         CacheResult result = leader ? CacheResult.Miss : CacheResult.Coalesced;
         _runtime.Telemetry.CacheLookup(result);
-        ChatResponse response = shared.Copyable ? ResponseCopier.Copy(shared.Response) : shared.Response;
+        ChatResponse response = shared.Copyable ? ResponseCopier.Copy(shared.Response) : ResponseCopier.ShallowCopy(shared.Response);
         if (shared.Info is { } info)
         {
             RoutingInfoExtensions.Attach(response, info.As(result));
@@ -133,13 +136,15 @@ internal sealed class ResponseCache : IDisposable
             yield break;
         }
 
-        if (mode != CacheMode.Refresh && await FindAsync(key, cancellationToken).ConfigureAwait(false) is { Updates: { } cached } entry)
+        if (mode != CacheMode.Refresh && await FindAsync(key, cancellationToken).ConfigureAwait(false) is { } entry)
         {
             // Replayed update by update, with their boundaries, roles, tool calls and usage; timing is not replayed.
+            // A stored plain response answers a stream too, as the updates it is made of.
             _runtime.Telemetry.CacheLookup(CacheResult.Hit);
+            ChatResponseUpdate[] cached = entry.Updates ?? ResponseCopier.Copy(entry.Response!).ToChatResponseUpdates();
             for (int i = 0; i < cached.Length; i++)
             {
-                ChatResponseUpdate update = ResponseCopier.Copy(cached[i]);
+                ChatResponseUpdate update = entry.Updates is null ? cached[i] : ResponseCopier.Copy(cached[i]);
                 if (i == 0)
                 {
                     RoutingInfoExtensions.Attach(update, new RoutingInfo(entry.Endpoint, []) { Cache = CacheResult.Hit });
@@ -320,9 +325,10 @@ internal sealed class ResponseCache : IDisposable
             return null;
         }
 
-        if (found.Response is { } response && !ResponseCopier.CanCopy(response))
+        if ((found.Response is { } response && !ResponseCopier.CanCopy(response)) ||
+            (found.Updates is { } updates && !Array.TrueForAll(updates, static u => ResponseCopier.CanCopy(u.Contents))))
         {
-            return null;
+            return null; // written by another version, perhaps: what we cannot copy we do not serve
         }
 
         // Read through into memory for what is left of its life.
@@ -412,9 +418,28 @@ internal sealed class ResponseCache : IDisposable
 
     private void SetMemory(CacheKey key, CacheEntry entry, TimeSpan timeToLive)
     {
-        if (timeToLive <= TimeSpan.Zero)
+        long limit = _sizeLimit; // fixed when the router is built
+        if (timeToLive <= TimeSpan.Zero || entry.Size > limit)
         {
-            return;
+            return; // already expired, or larger than the whole cache
+        }
+
+        // MemoryCache refuses an entry that does not fit and compacts only past 95% of its limit, so a full cache
+        // would keep its oldest answers and refuse every new one: make room first, least recently used out.
+        for (int round = 0; round < 4; round++)
+        {
+            MemoryCacheStatistics? statistics = _memory.GetCurrentStatistics();
+            long current = statistics?.CurrentEstimatedSize ?? 0;
+            long entries = statistics?.CurrentEntryCount ?? 0;
+            if (current + entry.Size <= limit || entries == 0)
+            {
+                break;
+            }
+
+            // Compact takes a share of the entries (least recently used first), not of the bytes: at least one entry,
+            // and as many as the bytes to free suggest.
+            double share = Math.Max((current + entry.Size - limit) / (double)current, 1.0 / entries);
+            _memory.Compact(Math.Min(1.0, share + 0.01));
         }
 
         using ICacheEntry cacheEntry = _memory.CreateEntry(key);

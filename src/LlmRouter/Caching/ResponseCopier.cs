@@ -33,10 +33,38 @@ internal static class ResponseCopier
             {
                 return false;
             }
+
+            foreach (AIAnnotation annotation in content.Annotations ?? [])
+            {
+                if (annotation is not CitationAnnotation)
+                {
+                    return false;
+                }
+
+                foreach (AnnotatedRegion region in annotation.AnnotatedRegions ?? [])
+                {
+                    if (region is not TextSpanAnnotatedRegion)
+                    {
+                        return false;
+                    }
+                }
+            }
         }
 
         return true;
     }
+
+    /// <summary>A response of its own for each caller when its content cannot be deep-copied: the messages are shared, the rest is not.</summary>
+    public static ChatResponse ShallowCopy(ChatResponse response) => new([.. response.Messages])
+    {
+        ResponseId = response.ResponseId,
+        ConversationId = response.ConversationId,
+        ModelId = response.ModelId,
+        CreatedAt = response.CreatedAt,
+        FinishReason = response.FinishReason,
+        Usage = Copy(response.Usage),
+        AdditionalProperties = WithoutRoutingInfo(response.AdditionalProperties),
+    };
 
     public static ChatResponse Copy(ChatResponse response)
     {
@@ -121,13 +149,30 @@ internal static class ResponseCopier
             copy.AdditionalProperties = content.AdditionalProperties?.Clone();
             if (content.Annotations is { } annotations)
             {
-                copy.Annotations = [.. annotations];
+                copy.Annotations = [.. annotations.Select(Copy)];
             }
 
             copies.Add(copy);
         }
 
         return copies;
+    }
+
+    private static AIAnnotation Copy(AIAnnotation annotation)
+    {
+        var citation = (CitationAnnotation)annotation; // CanCopy admits no other kind
+        return new CitationAnnotation
+        {
+            Title = citation.Title,
+            Url = citation.Url,
+            FileId = citation.FileId,
+            ToolName = citation.ToolName,
+            Snippet = citation.Snippet,
+            AdditionalProperties = citation.AdditionalProperties?.Clone(),
+            AnnotatedRegions = citation.AnnotatedRegions is { } regions
+                ? [.. regions.Select(static r => (AnnotatedRegion)new TextSpanAnnotatedRegion { StartIndex = ((TextSpanAnnotatedRegion)r).StartIndex, EndIndex = ((TextSpanAnnotatedRegion)r).EndIndex })]
+                : null,
+        };
     }
 
     private static UsageDetails? Copy(UsageDetails? usage)

@@ -1,5 +1,6 @@
 using LlmRouter.Tests.TestSupport;
 using Microsoft.Extensions.AI;
+using static LlmRouter.Tests.TestSupport.ScriptedChatClient;
 
 namespace LlmRouter.Tests.Caching;
 
@@ -52,5 +53,39 @@ public sealed class CacheSmokeTests
         Assert.Equal(live.Select(u => u.FinishReason), replayed.Select(u => u.FinishReason));
         Assert.Equal(CacheResult.Miss, live[0].GetRoutingInfo()!.Cache);
         Assert.Equal(CacheResult.Hit, replayed[0].GetRoutingInfo()!.Cache);
+    }
+
+    [Fact]
+    public async Task StoredResponse_AnswersAStream_AndAStoredStreamAnswersAPlainRequest()
+    {
+        var a = new ScriptedChatClient("a").Answers("plain answer").Then(ScriptStep.Stream("streamed ", "answer"));
+        using RouterChatClient router = RouterFactory.Create(_time, o => o.Cache.Enabled = true, a);
+        List<ChatMessage> first = [new(ChatRole.User, "first")];
+        List<ChatMessage> second = [new(ChatRole.User, "second")];
+
+        _ = await router.GetResponseAsync(first, cancellationToken: TestContext.Current.CancellationToken);
+        List<ChatResponseUpdate> replayed = [];
+        await foreach (ChatResponseUpdate update in router.GetStreamingResponseAsync(first, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            replayed.Add(update);
+        }
+
+        await foreach (ChatResponseUpdate update in router.GetStreamingResponseAsync(second, cancellationToken: TestContext.Current.CancellationToken))
+        {
+            _ = update;
+        }
+
+        for (int i = 0; i < 100 && router.Cache.MemoryUsage.Entries < 2; i++)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken); // the stream is stored by its pump
+        }
+
+        ChatResponse merged = await router.GetResponseAsync(second, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, a.Calls);
+        Assert.Equal("plain answer", replayed.ToChatResponse().Text);
+        Assert.Equal(CacheResult.Hit, replayed[0].GetRoutingInfo()!.Cache);
+        Assert.Equal("streamed answer", merged.Text);
+        Assert.Equal(CacheResult.Hit, merged.GetRoutingInfo()!.Cache);
     }
 }

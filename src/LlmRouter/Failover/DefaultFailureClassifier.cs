@@ -67,6 +67,7 @@ internal sealed class DefaultFailureClassifier : IFailureClassifier
         HttpRequestException { StatusCode: { } status } e => FromStatus((int)status, e.Message, null),
         HttpRequestException => new(FailureKind.Transient),
         TimeoutException => new(FailureKind.Timeout),
+        Polly.Timeout.TimeoutRejectedException => new(FailureKind.Timeout), // the HTTP layer's attempt timeout (AddLlmResilienceHandler)
 
         // Not the caller's token and not our attempt timer (both are recognised before classifiers run):
         // an SDK's own timeout, such as HttpClient.Timeout.

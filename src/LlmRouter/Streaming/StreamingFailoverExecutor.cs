@@ -177,7 +177,7 @@ internal sealed class StreamingFailoverExecutor
             session,
             streaming: true,
             entry => new AttemptScope(time, _runtime.FirstTokenTimeoutFor(entry.Endpoint), cancellationToken, _runtime.StallTimeoutFor(entry.Endpoint)),
-            (entry, scope) => OpenAttemptAsync(entry, scope, messages, options),
+            (entry, scope) => OpenAttemptAsync(entry, scope, messages, options, session.HasContentFilterFallback()),
             gate => DisposeAbandonedAsync(gate.Stream, gate.Endpoint));
         if (await runner.NextSuccessAsync().ConfigureAwait(false) is not { } done)
         {
@@ -194,13 +194,19 @@ internal sealed class StreamingFailoverExecutor
     }
 
     /// <summary>One attempt up to its first output: the updates before it are held back; an error before it fails the attempt.</summary>
-    private async Task<GateAttempt> OpenAttemptAsync(PlanEntry entry, AttemptScope scope, IList<ChatMessage> messages, ChatOptions? options)
+    /// <param name="entry">The attempt.</param>
+    /// <param name="scope">Its timeouts and cancellation.</param>
+    /// <param name="messages">The request's messages.</param>
+    /// <param name="options">The options endpoints receive.</param>
+    /// <param name="refusalFailsOver">Whether a refusal before any output may go to a content-filter fallback (one is planned).</param>
+    private async Task<GateAttempt> OpenAttemptAsync(
+        PlanEntry entry, AttemptScope scope, IList<ChatMessage> messages, ChatOptions? options, bool refusalFailsOver)
     {
         RouterEndpoint endpoint = entry.Endpoint;
-        IAsyncEnumerator<ChatResponseUpdate>? stream = null;
+        GuardedStream? stream = null;
         try
         {
-            stream = endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token);
+            stream = new GuardedStream(endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token), scope.Token);
             var held = new List<ChatResponseUpdate>(2);
             while (await stream.MoveNextAsync().ConfigureAwait(false))
             {
@@ -213,6 +219,13 @@ internal sealed class StreamingFailoverExecutor
                 held.Add(update);
                 if (IsOutput(update))
                 {
+                    if (refusalFailsOver && update.FinishReason == ChatFinishReason.ContentFilter && !HasText(held))
+                    {
+                        // Refused before saying anything (OpenAI's content_filter, Anthropic's refusal): as a
+                        // non-streamed refusal, it goes to a content-filter fallback.
+                        throw new InBandErrorException(endpoint.Name, "content_filter", "The endpoint refused the request (content filter) before any output.", null);
+                    }
+
                     scope.StartOutput();
                     return new GateAttempt(endpoint, stream, held, Open: true);
                 }
@@ -313,6 +326,19 @@ internal sealed class StreamingFailoverExecutor
         }
 
         return new StreamInterruptedException(segment.Entry.Endpoint.Name, text.ToString(), UsageOf(delivered, 0), session.Attempts, failure);
+    }
+
+    private static bool HasText(List<ChatResponseUpdate> updates)
+    {
+        foreach (ChatResponseUpdate update in updates)
+        {
+            if (update.Text.Length > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether the caller received only text (and usage): the condition for continuing an answer elsewhere.</summary>

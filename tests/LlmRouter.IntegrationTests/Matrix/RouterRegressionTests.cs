@@ -4,12 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmRouter.IntegrationTests.Matrix;
 
-/// <summary>Where the router, over a real SDK, does not do what DESIGN.md §4 says: each a failing test, skipped until fixed.</summary>
-public sealed class KnownRouterBugTests(ProviderServers servers) : IClassFixture<ProviderServers>
+/// <summary>Cases the router once got wrong with real SDKs: a streamed refusal before any output, and SDKs that ignore cancellation while they read.</summary>
+public sealed class RouterRegressionTests(ProviderServers servers) : IClassFixture<ProviderServers>
 {
-    [Theory(Timeout = 15_000, Skip = "BUG: a streamed refusal before any output (OpenAI finish_reason content_filter, Anthropic stop_reason refusal) " +
-        "opens the first-chunk gate and reaches the caller; non-streaming fails over to a content-filter fallback (FailoverExecutor), " +
-        "streaming should too (StreamingFailoverExecutor.OpenAttemptAsync).")]
+    [Theory(Timeout = 15_000)]
     [InlineData(Sdk.OpenAi)]
     [InlineData(Sdk.Anthropic)]
     public async Task Streaming_RefusalBeforeOutput_FailsOverToContentFilterFallback(Sdk sdk)
@@ -30,9 +28,7 @@ public sealed class KnownRouterBugTests(ProviderServers servers) : IClassFixture
         Assert.Equal(FailureKind.ContentFilter, updates[0].GetRoutingInfo()!.Attempts[0].Failure);
     }
 
-    [Theory(Timeout = 30_000, Skip = "BUG: the first-token and stall timeouts cannot interrupt an SDK whose stream ignores cancellation while a read " +
-        "is pending (OllamaSharp 5.5.2 reads NDJSON lines without the token, then ends the stream quietly): the router waits as long as the " +
-        "provider stalls. StreamingFailoverExecutor awaits MoveNextAsync without racing it against the attempt's timer.")]
+    [Theory(Timeout = 30_000)]
     [InlineData(Fault.DelayBeforeFirstChunk)]
     [InlineData(Fault.StallAfterOutput)]
     public async Task Ollama_StreamStalls_RouterTimesOutWithinItsTimeout(Fault fault)

@@ -17,42 +17,39 @@ namespace LlmRouter;
 /// </para>
 /// </remarks>
 /// <typeparam name="T">What a successful attempt yields: a response, or a stream past its first output.</typeparam>
-internal sealed class AttemptRunner<T>
+internal abstract class AttemptRunner<T>
     where T : class
 {
     private readonly RouterRuntime _runtime;
     private readonly FailoverSession _session;
-    private readonly Func<PlanEntry, AttemptScope, Task<T>> _attempt;
-    private readonly Func<PlanEntry, AttemptScope> _scopeFor;
-    private readonly Func<T, ValueTask>? _discard;
     private readonly bool _streaming;
-    private readonly List<RunningAttempt<T>> _running = new(2);
-    private readonly Func<RouterEndpoint, bool> _busy;
+    private readonly List<RunningAttempt<T>> _running = new(1);
+    private Func<RouterEndpoint, bool>? _busy;
     private int _hedges;
     private bool _noMoreHedges;
 
     /// <param name="runtime">The router's runtime.</param>
     /// <param name="session">The request's failover state.</param>
     /// <param name="streaming">Whether the request streams (which latency the hedge delay follows).</param>
-    /// <param name="scopeFor">Creates an attempt's scope: its timeouts, linked to the caller's token.</param>
-    /// <param name="attempt">Starts an attempt; its task completes with the success or faults with the failure.</param>
-    /// <param name="discard">Releases what a success holds when it is not used (a loser's stream).</param>
-    public AttemptRunner(
-        RouterRuntime runtime,
-        FailoverSession session,
-        bool streaming,
-        Func<PlanEntry, AttemptScope> scopeFor,
-        Func<PlanEntry, AttemptScope, Task<T>> attempt,
-        Func<T, ValueTask>? discard = null)
+    protected AttemptRunner(RouterRuntime runtime, FailoverSession session, bool streaming)
     {
         _runtime = runtime;
         _session = session;
         _streaming = streaming;
-        _scopeFor = scopeFor;
-        _attempt = attempt;
-        _discard = discard;
-        _busy = IsRunning;
     }
+
+    protected RouterRuntime Runtime => _runtime;
+
+    protected FailoverSession Session => _session;
+
+    /// <summary>Creates an attempt's scope: its timeouts, linked to the caller's token.</summary>
+    protected abstract AttemptScope CreateScope(PlanEntry entry);
+
+    /// <summary>Starts an attempt; its task completes with the success or faults with the failure.</summary>
+    protected abstract Task<T> StartAttempt(PlanEntry entry, AttemptScope scope);
+
+    /// <summary>Releases what a success holds when it is not used (a loser's stream).</summary>
+    protected virtual ValueTask DiscardAsync(T value) => default;
 
     /// <summary>
     /// Runs attempts until one succeeds and returns it, still counted as running for its scope (the caller disposes it);
@@ -61,7 +58,7 @@ internal sealed class AttemptRunner<T>
     /// </summary>
     /// <exception cref="OperationCanceledException">The caller cancelled.</exception>
     /// <remarks>A failure that must end the request (a bad request, the caller's cancellation) is thrown as the endpoint threw it.</remarks>
-    public async Task<RunningAttempt<T>?> NextSuccessAsync()
+    public async ValueTask<RunningAttempt<T>?> NextSuccessAsync()
     {
         TimeProvider time = _runtime.TimeProvider;
         while (true)
@@ -103,7 +100,7 @@ internal sealed class AttemptRunner<T>
                     first = await Task.WhenAny(waits).ConfigureAwait(false);
                     if (ReferenceEquals(first, delay))
                     {
-                        if (_session.TryTakeHedge(_busy) is { } hedge)
+                        if (_session.TryTakeHedge(_busy ??= IsRunning) is { } hedge)
                         {
                             _hedges++;
                             Start(hedge);
@@ -121,16 +118,15 @@ internal sealed class AttemptRunner<T>
 #pragma warning restore CA1849
                 }
 
-                done = _running.Find(running => ReferenceEquals(running.Task, first))!;
+                done = _running[IndexOf(first)];
             }
 
+            _running.RemoveAt(IndexOf(done.Task));
             if (done.Task.IsCompletedSuccessfully)
             {
-                _ = _running.Remove(done);
                 return done;
             }
 
-            _ = _running.Remove(done);
             done.Scope.Dispose();
             Exception exception = done.Task.Exception?.InnerException ?? new TaskCanceledException(done.Task);
             FailureClassification classification = _session.Classify(ref exception, done.Scope, done.Entry.Endpoint);
@@ -161,12 +157,12 @@ internal sealed class AttemptRunner<T>
 
     private void Start(PlanEntry entry)
     {
-        AttemptScope scope = _scopeFor(entry);
+        AttemptScope scope = CreateScope(entry);
         long start = _runtime.TimeProvider.GetTimestamp();
         Task<T> task;
         try
         {
-            task = _attempt(entry, scope);
+            task = StartAttempt(entry, scope);
         }
 #pragma warning disable CA1031 // A client that throws instead of returning a faulted task fails like any other attempt.
         catch (Exception exception)
@@ -192,6 +188,19 @@ internal sealed class AttemptRunner<T>
         return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
     }
 
+    private int IndexOf(Task task)
+    {
+        for (int i = 0; i < _running.Count; i++)
+        {
+            if (ReferenceEquals(_running[i].Task, task))
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidOperationException("The attempt is not running."); // unreachable: every task waited on is running
+    }
+
     private bool IsRunning(RouterEndpoint endpoint)
     {
         foreach (RunningAttempt<T> running in _running)
@@ -212,10 +221,7 @@ internal sealed class AttemptRunner<T>
         {
             if (running.Task.IsCompletedSuccessfully)
             {
-                if (_discard is not null)
-                {
-                    await _discard(running.Task.Result).ConfigureAwait(false);
-                }
+                await DiscardAsync(running.Task.Result).ConfigureAwait(false);
             }
             else if (running.Task.Exception is { } failure)
             {

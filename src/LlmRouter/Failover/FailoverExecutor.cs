@@ -35,7 +35,7 @@ internal sealed class FailoverExecutor
         }
     }
 
-    private async Task<ChatResponse> ExecuteAsync(
+    private async ValueTask<ChatResponse> ExecuteAsync(
         IList<ChatMessage> messages, ChatOptions? options, Activity? activity, CancellationToken cancellationToken)
     {
         RoutedRequest request = await _selector.SelectAsync(messages, options, streaming: false, cancellationToken).ConfigureAwait(false);
@@ -43,13 +43,7 @@ internal sealed class FailoverExecutor
         var session = new FailoverSession(
             _runtime, request, streaming: false, _selector, messages, options, cancellationToken);
         TimeProvider time = _runtime.TimeProvider;
-        ChatOptions? forwarded = request.Options;
-        var runner = new AttemptRunner<ChatResponse>(
-            _runtime,
-            session,
-            streaming: false,
-            entry => new AttemptScope(time, _runtime.AttemptTimeoutFor(entry.Endpoint), cancellationToken),
-            (entry, scope) => entry.Endpoint.Client.GetResponseAsync(messages, forwarded, scope.Token));
+        var runner = new ResponseAttemptRunner(_runtime, session, messages, request.Options, cancellationToken);
         (ChatResponse Response, PlanEntry Entry)? refused = null;
         while (await runner.NextSuccessAsync().ConfigureAwait(false) is { } done)
         {

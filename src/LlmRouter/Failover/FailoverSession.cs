@@ -11,7 +11,11 @@ namespace LlmRouter;
 internal sealed class FailoverSession
 {
     private readonly RouterRuntime _runtime;
-    private readonly List<PlanEntry> _queue;
+    // The queue of planned attempts: the plan's own array and a cursor while it is only consumed from the front (no
+    // allocation on the common path); materialized into a list the first time it changes in any other way.
+    private RouterEndpoint[] _plan = [];
+    private int _planNext;
+    private List<PlanEntry>? _list;
     private readonly CancellationToken _cancellationToken;
     private string? _lastFailedEndpoint;
 
@@ -49,7 +53,6 @@ internal sealed class FailoverSession
         _selector = selector;
         _messages = messages;
         _options = options;
-        _queue = new List<PlanEntry>(request.Candidates.Length);
         Enqueue(request);
         runtime.RetryBudget.OnRequest();
     }
@@ -74,7 +77,7 @@ internal sealed class FailoverSession
     public async ValueTask<PlanEntry?> NextAsync()
     {
         TimeProvider time = _runtime.TimeProvider;
-        if (_started > 0 && _queue.Count > 0 && !_runtime.RetryBudget.TryWithdraw())
+        if (_started > 0 && QueueCount > 0 && !_runtime.RetryBudget.TryWithdraw())
         {
             BudgetExhausted = true;
             if (_freeFailoverUsed)
@@ -83,7 +86,7 @@ internal sealed class FailoverSession
             }
 
             _freeFailoverUsed = true;
-            _ = _queue.RemoveAll(entry => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, entry.Endpoint.Name, StringComparison.Ordinal)));
+            _ = Materialize().RemoveAll(entry => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, entry.Endpoint.Name, StringComparison.Ordinal)));
         }
 
         PlanEntry entry;
@@ -91,7 +94,7 @@ internal sealed class FailoverSession
         while (true)
         {
             _cancellationToken.ThrowIfCancellationRequested();
-            if (_queue.Count == 0 && Attempts.Count == 0 && _rejected && _replans < MaxReplans)
+            if (QueueCount == 0 && Attempts.Count == 0 && _rejected && _replans < MaxReplans)
             {
                 // Every planned endpoint was turned away at admission (another request took a half-open probe between
                 // our plan and our attempt): plan again, which waits for the probe's outcome rather than failing.
@@ -102,13 +105,13 @@ internal sealed class FailoverSession
                 Enqueue(request);
             }
 
-            if (_queue.Count == 0 || _started >= _runtime.Options.Retry.MaxAttempts)
+            if (QueueCount == 0 || _started >= _runtime.Options.Retry.MaxAttempts)
             {
                 return null;
             }
 
-            entry = _queue[0];
-            _queue.RemoveAt(0);
+            entry = QueueAt(0);
+            RemoveAt(0);
 
             long now = time.GetTimestamp();
             if (entry.NotBefore > now)
@@ -143,9 +146,9 @@ internal sealed class FailoverSession
         }
 
         long now = _runtime.TimeProvider.GetTimestamp();
-        for (int i = 0; i < _queue.Count; i++)
+        for (int i = 0; i < QueueCount; i++)
         {
-            PlanEntry entry = _queue[i];
+            PlanEntry entry = QueueAt(i);
             if (entry.NotBefore > now || busy(entry.Endpoint))
             {
                 continue;
@@ -164,7 +167,7 @@ internal sealed class FailoverSession
                 return null;
             }
 
-            _queue.RemoveAt(i);
+            RemoveAt(i);
             return Begin(entry, admission, hedge: true);
         }
 
@@ -172,7 +175,7 @@ internal sealed class FailoverSession
     }
 
     /// <summary>Keeps in the plan only the attempts that match; used to continue an interrupted stream on capable endpoints.</summary>
-    public void KeepOnly(Predicate<RouterEndpoint> match) => _ = _queue.RemoveAll(entry => !match(entry.Endpoint));
+    public void KeepOnly(Predicate<RouterEndpoint> match) => _ = Materialize().RemoveAll(entry => !match(entry.Endpoint));
 
     private PlanEntry Begin(PlanEntry entry, Admission admission, bool hedge)
     {
@@ -197,11 +200,51 @@ internal sealed class FailoverSession
         return entry;
     }
 
+    private int QueueCount => _list?.Count ?? _plan.Length - _planNext;
+
+    private PlanEntry QueueAt(int index) => _list is { } list ? list[index] : new PlanEntry(_plan[_planNext + index], 0, 0);
+
+    private void RemoveAt(int index)
+    {
+        if (_list is null && index == 0)
+        {
+            _planNext++;
+            return;
+        }
+
+        Materialize().RemoveAt(index);
+    }
+
+    private List<PlanEntry> Materialize()
+    {
+        if (_list is null)
+        {
+            _list = new List<PlanEntry>(Math.Max(4, _plan.Length - _planNext + 2));
+            for (int i = _planNext; i < _plan.Length; i++)
+            {
+                _list.Add(new PlanEntry(_plan[i], 0, 0));
+            }
+
+            _plan = [];
+            _planNext = 0;
+        }
+
+        return _list;
+    }
+
     private void Enqueue(RoutedRequest request)
     {
+        if (_list is null && QueueCount == 0)
+        {
+            _plan = request.Candidates; // read only: shared with the decision
+            _planNext = 0;
+            return;
+        }
+
+        List<PlanEntry> list = Materialize();
         foreach (RouterEndpoint endpoint in request.Candidates)
         {
-            _queue.Add(new PlanEntry(endpoint, 0, 0));
+            list.Add(new PlanEntry(endpoint, 0, 0));
         }
     }
 
@@ -264,12 +307,12 @@ internal sealed class FailoverSession
             case FailureKind.BadRequest:
                 return true;
             case FailureKind.ContentFilter:
-                _ = _queue.RemoveAll(static e => !e.Endpoint.Options.IsContentFilterFallback);
-                return _queue.Count == 0;
+                _ = Materialize().RemoveAll(static e => !e.Endpoint.Options.IsContentFilterFallback);
+                return QueueCount == 0;
             case FailureKind.ContextLength:
                 int? window = endpoint.Options.ContextWindowTokens;
-                _ = _queue.RemoveAll(e => e.Endpoint.Options.ContextWindowTokens is not { } larger || (window is { } w && larger <= w));
-                return _queue.Count == 0;
+                _ = Materialize().RemoveAll(e => e.Endpoint.Options.ContextWindowTokens is not { } larger || (window is { } w && larger <= w));
+                return QueueCount == 0;
             case FailureKind.Transient:
             case FailureKind.RateLimited:
                 ScheduleRetry(entry, classification);
@@ -282,8 +325,9 @@ internal sealed class FailoverSession
     /// <summary>Whether a response refused by content filter may still be served by a fallback endpoint.</summary>
     public bool HasContentFilterFallback()
     {
-        foreach (PlanEntry entry in _queue)
+        for (int i = 0; i < QueueCount; i++)
         {
+            PlanEntry entry = QueueAt(i);
             if (entry.Endpoint.Options.IsContentFilterFallback)
             {
                 return true;
@@ -425,11 +469,11 @@ internal sealed class FailoverSession
         Log.RetryScheduled(_runtime.Logger, entry.Endpoint.Name, delay.TotalMilliseconds, classification.Kind);
         if (classification.Kind == FailureKind.RateLimited)
         {
-            _queue.Add(again); // the other candidates go first; we come back once they are spent
+            Materialize().Add(again); // the other candidates go first; we come back once they are spent
         }
         else
         {
-            _queue.Insert(0, again);
+            Materialize().Insert(0, again);
         }
     }
 

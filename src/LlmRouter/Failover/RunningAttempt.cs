@@ -6,4 +6,4 @@ namespace LlmRouter;
 /// <param name="Scope">Its cancellation and timeouts.</param>
 /// <param name="Start">When it started, as a <see cref="TimeProvider.GetTimestamp"/> value.</param>
 /// <param name="Task">Its outcome.</param>
-internal sealed record RunningAttempt<T>(PlanEntry Entry, AttemptScope Scope, long Start, Task<T> Task);
+internal readonly record struct RunningAttempt<T>(PlanEntry Entry, AttemptScope Scope, long Start, Task<T> Task);

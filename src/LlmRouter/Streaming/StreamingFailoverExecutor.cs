@@ -172,13 +172,7 @@ internal sealed class StreamingFailoverExecutor
     private async Task<Segment> OpenAsync(FailoverSession session, IList<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
     {
         TimeProvider time = _runtime.TimeProvider;
-        var runner = new AttemptRunner<GateAttempt>(
-            _runtime,
-            session,
-            streaming: true,
-            entry => new AttemptScope(time, _runtime.FirstTokenTimeoutFor(entry.Endpoint), cancellationToken, _runtime.StallTimeoutFor(entry.Endpoint)),
-            (entry, scope) => OpenAttemptAsync(entry, scope, messages, options, session.HasContentFilterFallback()),
-            gate => DisposeAbandonedAsync(gate.Stream, gate.Endpoint));
+        var runner = new StreamAttemptRunner(this, _runtime, session, messages, options, cancellationToken);
         if (await runner.NextSuccessAsync().ConfigureAwait(false) is not { } done)
         {
             throw session.Exhausted();
@@ -199,7 +193,7 @@ internal sealed class StreamingFailoverExecutor
     /// <param name="messages">The request's messages.</param>
     /// <param name="options">The options endpoints receive.</param>
     /// <param name="refusalFailsOver">Whether a refusal before any output may go to a content-filter fallback (one is planned).</param>
-    private async Task<GateAttempt> OpenAttemptAsync(
+    internal async Task<GateAttempt> OpenAttemptAsync(
         PlanEntry entry, AttemptScope scope, IList<ChatMessage> messages, ChatOptions? options, bool refusalFailsOver)
     {
         RouterEndpoint endpoint = entry.Endpoint;
@@ -443,7 +437,7 @@ internal sealed class StreamingFailoverExecutor
         return usage;
     }
 
-    private async ValueTask DisposeAbandonedAsync(IAsyncEnumerator<ChatResponseUpdate>? stream, RouterEndpoint endpoint)
+    internal async ValueTask DisposeAbandonedAsync(IAsyncEnumerator<ChatResponseUpdate>? stream, RouterEndpoint endpoint)
     {
         if (stream is null)
         {

@@ -94,8 +94,10 @@ internal static class CacheKeyBuilder
         writer.String(message.Role.Value);
         writer.String(message.AuthorName);
         writer.Int(message.Contents.Count);
-        foreach (AIContent content in message.Contents)
+        IList<AIContent> parts = message.Contents;
+        for (int k = 0; k < parts.Count; k++)
         {
+            AIContent content = parts[k];
             WriteContent(writer, content);
         }
 

@@ -27,8 +27,9 @@ internal static class ResponseCopier
 
     public static bool CanCopy(IList<AIContent> contents)
     {
-        foreach (AIContent content in contents)
+        for (int k = 0; k < contents.Count; k++)
         {
+            AIContent content = contents[k];
             if (content is not (TextContent or TextReasoningContent or FunctionCallContent or UsageContent or DataContent or UriContent))
             {
                 return false;
@@ -110,8 +111,9 @@ internal static class ResponseCopier
     public static long EstimateSize(IList<AIContent> contents)
     {
         long size = 64;
-        foreach (AIContent content in contents)
+        for (int k = 0; k < contents.Count; k++)
         {
+            AIContent content = contents[k];
             size += 64 + content switch
             {
                 TextContent text => 2L * (text.Text?.Length ?? 0),
@@ -129,8 +131,9 @@ internal static class ResponseCopier
     private static List<AIContent> Copy(IList<AIContent> contents)
     {
         var copies = new List<AIContent>(contents.Count);
-        foreach (AIContent content in contents)
+        for (int k = 0; k < contents.Count; k++)
         {
+            AIContent content = contents[k];
             AIContent copy = content switch
             {
                 TextContent text => new TextContent(text.Text),

@@ -55,16 +55,16 @@ internal sealed class StreamingFailoverExecutor
         }
 
         // Everything the caller received, across continuations: the partial text and the usage of an interruption.
-        List<ChatResponseUpdate> delivered = segment.Held;
+        using var delivered = new UpdateLog();
         string? messageId = null;
         string? responseId = null;
+        bool continuing = false;
         while (true)
         {
             Exception? failure = null;
             bool ended = !segment.Open;
             bool finished = false;
-            bool continuing = !ReferenceEquals(delivered, segment.Held);
-            int segmentStart = continuing ? delivered.Count : 0;
+            int segmentStart = delivered.Count;
             try
             {
                 // The timeout runs only while we wait on the endpoint, never while the caller holds an update.
@@ -76,7 +76,6 @@ internal sealed class StreamingFailoverExecutor
                     if (continuing)
                     {
                         Rejoin(update, messageId, responseId);
-                        delivered.Add(update);
                     }
                     else
                     {
@@ -84,6 +83,7 @@ internal sealed class StreamingFailoverExecutor
                         responseId ??= update.ResponseId;
                     }
 
+                    delivered.Add(update);
                     yield return update;
                 }
 
@@ -165,6 +165,7 @@ internal sealed class StreamingFailoverExecutor
             }
 
             segment = next;
+            continuing = true;
         }
     }
 
@@ -249,7 +250,7 @@ internal sealed class StreamingFailoverExecutor
         Segment segment,
         Exception failure,
         bool finished,
-        List<ChatResponseUpdate> delivered,
+        UpdateLog delivered,
         int segmentStart,
         IList<ChatMessage> messages,
         ChatOptions? options,
@@ -304,7 +305,7 @@ internal sealed class StreamingFailoverExecutor
         }
     }
 
-    private Exception Interrupted(FailoverSession session, Segment segment, List<ChatResponseUpdate> delivered)
+    private Exception Interrupted(FailoverSession session, Segment segment, UpdateLog delivered)
     {
         Exception failure = segment.Failure!;
         if (segment.FailureKind == FailureKind.Canceled)
@@ -314,9 +315,9 @@ internal sealed class StreamingFailoverExecutor
 
         Log.StreamInterrupted(_runtime.Logger, segment.Entry.Endpoint.Name, segment.FailureKind, failure);
         var text = new StringBuilder();
-        foreach (ChatResponseUpdate update in delivered)
+        for (int i = 0; i < delivered.Count; i++)
         {
-            _ = text.Append(update.Text);
+            _ = text.Append(delivered[i].Text);
         }
 
         return new StreamInterruptedException(segment.Entry.Endpoint.Name, text.ToString(), UsageOf(delivered, 0), session.Attempts, failure);
@@ -336,13 +337,16 @@ internal sealed class StreamingFailoverExecutor
     }
 
     /// <summary>Whether the caller received only text (and usage): the condition for continuing an answer elsewhere.</summary>
-    private static bool OnlyText(List<ChatResponseUpdate> delivered, out string partial)
+    private static bool OnlyText(UpdateLog delivered, out string partial)
     {
         var text = new StringBuilder();
-        foreach (ChatResponseUpdate update in delivered)
+        for (int i = 0; i < delivered.Count; i++)
         {
-            foreach (AIContent content in update.Contents)
+            ChatResponseUpdate update = delivered[i];
+            IList<AIContent> parts = update.Contents;
+            for (int k = 0; k < parts.Count; k++)
             {
+                AIContent content = parts[k];
                 switch (content)
                 {
                     case TextContent textContent:
@@ -377,8 +381,10 @@ internal sealed class StreamingFailoverExecutor
 
     private static InBandErrorException? InBandError(ChatResponseUpdate update, RouterEndpoint endpoint)
     {
-        foreach (AIContent content in update.Contents)
+        IList<AIContent> parts = update.Contents;
+        for (int k = 0; k < parts.Count; k++)
         {
+            AIContent content = parts[k];
             if (content is ErrorContent error)
             {
                 return new InBandErrorException(endpoint.Name, error.ErrorCode, error.Message, error.Details);
@@ -400,8 +406,13 @@ internal sealed class StreamingFailoverExecutor
             return true;
         }
 
-        foreach (AIContent content in update.Contents)
+        IList<AIContent> parts = update.Contents;
+
+        for (int k = 0; k < parts.Count; k++)
+
         {
+
+            AIContent content = parts[k];
             switch (content)
             {
                 case UsageContent:
@@ -419,13 +430,15 @@ internal sealed class StreamingFailoverExecutor
         return false;
     }
 
-    private static UsageDetails? UsageOf(List<ChatResponseUpdate> delivered, int from)
+    private static UsageDetails? UsageOf(UpdateLog delivered, int from)
     {
         UsageDetails? usage = null;
         for (int i = from; i < delivered.Count; i++)
         {
-            foreach (AIContent content in delivered[i].Contents)
+            IList<AIContent> parts = delivered[i].Contents;
+            for (int k = 0; k < parts.Count; k++)
             {
+                AIContent content = parts[k];
                 if (content is UsageContent usageContent)
                 {
                     usage ??= new UsageDetails();

@@ -56,16 +56,7 @@ internal static class ResponseCopier
     }
 
     /// <summary>A response of its own for each caller when its content cannot be deep-copied: the messages are shared, the rest is not.</summary>
-    public static ChatResponse ShallowCopy(ChatResponse response) => new([.. response.Messages])
-    {
-        ResponseId = response.ResponseId,
-        ConversationId = response.ConversationId,
-        ModelId = response.ModelId,
-        CreatedAt = response.CreatedAt,
-        FinishReason = response.FinishReason,
-        Usage = Copy(response.Usage),
-        AdditionalProperties = WithoutRoutingInfo(response.AdditionalProperties),
-    };
+    public static ChatResponse ShallowCopy(ChatResponse response) => WithMessages(response, [.. response.Messages]);
 
     public static ChatResponse Copy(ChatResponse response)
     {
@@ -81,6 +72,12 @@ internal static class ResponseCopier
             });
         }
 
+        return WithMessages(response, messages);
+    }
+
+    /// <summary>A new response with <paramref name="messages"/> and a copy of everything else of <paramref name="response"/> but its raw representation.</summary>
+    private static ChatResponse WithMessages(ChatResponse response, List<ChatMessage> messages)
+    {
         return new ChatResponse(messages)
         {
             ResponseId = response.ResponseId,

@@ -6,7 +6,8 @@ namespace LlmRouter;
 
 /// <summary>
 /// An endpoint's stream whose reads end when the attempt's token is cancelled, even if the SDK ignores the token while
-/// it reads (OllamaSharp does): the first-token and stall timeouts then work whatever the SDK.
+/// it reads (OllamaSharp does): the first-token and stall timeouts then work whatever the SDK, give or take a short
+/// grace (<see cref="Grace"/>) that lets an SDK which does honour the token end the read by itself.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -26,18 +27,28 @@ internal sealed class GuardedStream : IAsyncEnumerator<ChatResponseUpdate>, IVal
     private readonly Action _onRead;
     private ManualResetValueTaskSourceCore<bool> _core;
     private ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter _read;
-    private CancellationTokenRegistration _registration;
-    private int _settled;
+    private readonly CancellationTokenRegistration _registration;
+    private readonly TimeProvider _timeProvider;
+    private ITimer? _grace;
+    private int _settled = 1;
     private int _orphaned;
     private int _orphanDone;
     private int _disposeWanted;
     private int _disposed;
 
-    public GuardedStream(IAsyncEnumerator<ChatResponseUpdate> inner, CancellationToken token)
+    /// <summary>How long a read may take to end by itself once the token fired, before it is abandoned.</summary>
+    internal static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(200);
+
+    public GuardedStream(IAsyncEnumerator<ChatResponseUpdate> inner, TimeProvider timeProvider, CancellationToken token)
     {
         _inner = inner;
         _token = token;
+        _timeProvider = timeProvider;
         _onRead = OnRead;
+        if (token.CanBeCanceled)
+        {
+            _registration = token.UnsafeRegister(static state => ((GuardedStream)state!).OnCanceled(), this);
+        }
     }
 
     public ChatResponseUpdate Current => _inner.Current;
@@ -51,15 +62,21 @@ internal sealed class GuardedStream : IAsyncEnumerator<ChatResponseUpdate>, IVal
         }
 
         _core.Reset();
-        _settled = 0;
         _read = next.ConfigureAwait(false).GetAwaiter();
-        _registration = _token.UnsafeRegister(static state => ((GuardedStream)state!).OnCanceled(), this);
+        Volatile.Write(ref _settled, 0);
         _read.UnsafeOnCompleted(_onRead);
+        if (_token.IsCancellationRequested)
+        {
+            OnCanceled(); // cancelled before the read was registered as pending: the callback may have missed it
+        }
+
         return new ValueTask<bool>(this, _core.Version);
     }
 
     public ValueTask DisposeAsync()
     {
+        _registration.Dispose();
+        Interlocked.Exchange(ref _grace, null)?.Dispose();
         if (Volatile.Read(ref _orphaned) == 1)
         {
             Volatile.Write(ref _disposeWanted, 1);
@@ -103,7 +120,6 @@ internal sealed class GuardedStream : IAsyncEnumerator<ChatResponseUpdate>, IVal
             return;
         }
 
-        _registration.Dispose();
         try
         {
             _core.SetResult(_read.GetResult());
@@ -116,14 +132,20 @@ internal sealed class GuardedStream : IAsyncEnumerator<ChatResponseUpdate>, IVal
         }
     }
 
+    /// <summary>
+    /// The token fired while a read is pending: an SDK that honours it ends the read by itself, often a moment later on
+    /// another thread; one that ignores it never does. The read is abandoned only if it is still pending after a short
+    /// grace on the router's clock.
+    /// </summary>
     private void OnCanceled()
     {
-        // Cancellation callbacks run newest first, so ours runs before the SDK's own: give an SDK that honours the
-        // token the chance to end the read itself (then nothing is orphaned), and only then give up on the read.
-        if (Volatile.Read(ref _settled) == 0)
+        if (Volatile.Read(ref _settled) != 0)
         {
-            _ = ThreadPool.UnsafeQueueUserWorkItem(static state => ((GuardedStream)state!).Abandon(), this, preferLocal: false);
+            return;
         }
+
+        ITimer grace = _timeProvider.CreateTimer(static state => ((GuardedStream)state!).Abandon(), this, Grace, Timeout.InfiniteTimeSpan);
+        Interlocked.Exchange(ref _grace, grace)?.Dispose();
     }
 
     private void Abandon()

@@ -72,18 +72,7 @@ internal sealed class StreamingFailoverExecutor
                 for (int i = 0; i < segment.Held.Count; i++)
                 {
                     ChatResponseUpdate update = segment.Held[i];
-                    finished |= update.FinishReason is not null;
-                    if (continuing)
-                    {
-                        Rejoin(update, messageId, responseId);
-                    }
-                    else
-                    {
-                        messageId ??= update.MessageId;
-                        responseId ??= update.ResponseId;
-                    }
-
-                    delivered.Add(update);
+                    finished |= Deliver(update, continuing, delivered, ref messageId, ref responseId);
                     yield return update;
                 }
 
@@ -115,18 +104,7 @@ internal sealed class StreamingFailoverExecutor
                         break;
                     }
 
-                    finished |= update.FinishReason is not null;
-                    if (continuing)
-                    {
-                        Rejoin(update, messageId, responseId);
-                    }
-                    else
-                    {
-                        messageId ??= update.MessageId;
-                        responseId ??= update.ResponseId;
-                    }
-
-                    delivered.Add(update);
+                    finished |= Deliver(update, continuing, delivered, ref messageId, ref responseId);
                     segment.Scope.EndWait();
                     yield return update;
                 }
@@ -201,7 +179,7 @@ internal sealed class StreamingFailoverExecutor
         GuardedStream? stream = null;
         try
         {
-            stream = new GuardedStream(endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token), scope.Token);
+            stream = new GuardedStream(endpoint.Client.GetStreamingResponseAsync(messages, options, scope.Token).GetAsyncEnumerator(scope.Token), _runtime.TimeProvider, scope.Token);
             var held = new List<ChatResponseUpdate>(2);
             while (await stream.MoveNextAsync().ConfigureAwait(false))
             {
@@ -363,6 +341,26 @@ internal sealed class StreamingFailoverExecutor
 
         partial = text.ToString();
         return partial.Length > 0;
+    }
+
+    /// <summary>
+    /// Records an update on its way to the caller: a continuation's joins the interrupted message, the first stream's
+    /// sets the message it is; returns whether it carries a finish reason.
+    /// </summary>
+    private static bool Deliver(ChatResponseUpdate update, bool continuing, UpdateLog delivered, ref string? messageId, ref string? responseId)
+    {
+        if (continuing)
+        {
+            Rejoin(update, messageId, responseId);
+        }
+        else
+        {
+            messageId ??= update.MessageId;
+            responseId ??= update.ResponseId;
+        }
+
+        delivered.Add(update);
+        return update.FinishReason is not null;
     }
 
     /// <summary>Makes a continuation's update part of the interrupted message, so that the caller's updates merge into one answer.</summary>

@@ -12,7 +12,7 @@ internal static class Report
         var rows = new List<string[]>
         {
             Row("requests", results, r => N(r.Records.Count)),
-            Row("success", results, r => P(SuccessRate(r))),
+            Row("success", results, r => P(SuccessRate(r), "0.0000")),
             Row("downtime min / month", results, r => F((1 - SuccessRate(r)) * 30 * 24 * 60, "0.0")),
             Row("P50 latency", results, r => Ms(Percentile(r, 0.50))),
             Row("P95 latency", results, r => Ms(Percentile(r, 0.95))),
@@ -88,7 +88,7 @@ internal static class Report
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string P(double value) => double.IsNaN(value) ? "n/a" : (value * 100).ToString("0.000", CultureInfo.InvariantCulture) + "%";
+    private static string P(double value, string format = "0.000") => double.IsNaN(value) ? "n/a" : (value * 100).ToString(format, CultureInfo.InvariantCulture) + "%";
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 

@@ -35,7 +35,8 @@ public sealed class SoakTests
         {
             var time = new VirtualTimeProvider();
             var random = new Random(2026);
-            TimeSpan span = TimeSpan.FromSeconds((count + warmUp) / RequestsPerSecond) + TimeSpan.FromMinutes(2);
+            // Outages cover the whole timeline: both phases, and the quarter hour advanced after each before measuring memory.
+            TimeSpan span = TimeSpan.FromSeconds((count + warmUp) / RequestsPerSecond) + TimeSpan.FromMinutes(40);
             SoakProvider[] providers =
             [
                 .. Enumerable.Range(0, 4).Select(i => new SoakProvider(

@@ -479,7 +479,7 @@ internal sealed class ResponseCache : IDisposable
         TimeSpan pause = _runtime.Options.Cache.DistributedRetryInterval;
         Volatile.Write(ref _distributedPausedUntil, _runtime.TimeProvider.GetTimestamp() + (long)(pause.TotalSeconds * _runtime.TimeProvider.TimestampFrequency));
         _runtime.Telemetry.DistributedCacheFailed(operation);
-        Log.DistributedCacheFailed(_runtime.Logger, operation, pause.TotalMilliseconds, exception);
+        Log.DistributedCacheFailed(_runtime.Logger, operation, pause.TotalMilliseconds, exception.GetType().Name);
     }
 
     private void OnEvicted(object key, object? value, EvictionReason reason, object? state)

@@ -32,7 +32,7 @@ public sealed class InBandErrorException : LlmRouterException
     }
 
     internal InBandErrorException(string endpoint, string? errorCode, string? errorMessage, string? details)
-        : base($"Endpoint '{endpoint}' reported an error inside its stream: {errorCode ?? "no code"}: {errorMessage ?? "no message"}.")
+        : base($"Endpoint '{endpoint}' reported an error inside its stream: {errorCode ?? "no code"}. ErrorMessage and Details hold the provider's own text.")
     {
         Endpoint = endpoint;
         ErrorCode = errorCode;

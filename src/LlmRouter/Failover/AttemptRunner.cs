@@ -225,14 +225,14 @@ internal abstract class AttemptRunner<T>
             }
             else if (running.Task.Exception is { } failure)
             {
-                Log.AbandonedAttemptFailed(_runtime.Logger, running.Entry.Endpoint.Name, failure.InnerException ?? failure);
+                Log.AbandonedAttemptFailed(_runtime.Logger, running.Entry.Endpoint.Name, (failure.InnerException ?? failure).GetType().Name);
             }
         }
 #pragma warning disable CA1031 // Nothing may escape a background drain: the request already has its outcome.
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            Log.AbandonedAttemptFailed(_runtime.Logger, running.Entry.Endpoint.Name, exception);
+            Log.AbandonedAttemptFailed(_runtime.Logger, running.Entry.Endpoint.Name, exception.GetType().Name);
         }
         finally
         {

@@ -296,7 +296,7 @@ internal sealed class FailoverSession
         }
         else
         {
-            Log.AttemptFailed(_runtime.Logger, Attempts.Count, endpoint.Name, kind, duration.TotalMilliseconds, exception);
+            Log.AttemptFailed(_runtime.Logger, Attempts.Count, endpoint.Name, kind, exception?.GetType().Name ?? "no exception", duration.TotalMilliseconds);
         }
 
         _lastFailedEndpoint = endpoint.Name;

@@ -268,7 +268,7 @@ internal sealed class StreamingFailoverExecutor
         }
 
         session.KeepOnly(static candidate => candidate.Options.SupportsContinuation);
-        Log.ContinuingStream(_runtime.Logger, endpoint.Name, classification.Kind, failure);
+        Log.ContinuingStream(_runtime.Logger, endpoint.Name, classification.Kind, failure.GetType().Name);
         List<ChatMessage> continuation = [.. messages, new(ChatRole.Assistant, partial), new(ChatRole.User, _runtime.Options.Streaming.ContinuationPrompt)];
         try
         {
@@ -288,10 +288,10 @@ internal sealed class StreamingFailoverExecutor
         Exception failure = segment.Failure!;
         if (segment.FailureKind == FailureKind.Canceled)
         {
-            return failure is OperationCanceledException ? failure : new OperationCanceledException(failure.Message, failure);
+            return failure is OperationCanceledException ? failure : new OperationCanceledException("The caller cancelled the stream.", failure);
         }
 
-        Log.StreamInterrupted(_runtime.Logger, segment.Entry.Endpoint.Name, segment.FailureKind, failure);
+        Log.StreamInterrupted(_runtime.Logger, segment.Entry.Endpoint.Name, segment.FailureKind, failure.GetType().Name);
         var text = new StringBuilder();
         for (int i = 0; i < delivered.Count; i++)
         {
@@ -463,7 +463,7 @@ internal sealed class StreamingFailoverExecutor
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            Log.AbandonedStreamDisposeFailed(_runtime.Logger, endpoint.Name, exception);
+            Log.AbandonedStreamDisposeFailed(_runtime.Logger, endpoint.Name, exception.GetType().Name);
         }
     }
 }

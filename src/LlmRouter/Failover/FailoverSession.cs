@@ -85,8 +85,15 @@ internal sealed class FailoverSession
                 return null;
             }
 
+            // The one failover a spent budget still allows goes only to an endpoint that is succeeding now: not tried
+            // yet, not open or rate-limited, and not failing most of its recent attempts. When every endpoint fails (a
+            // storm), none qualifies and the request ends: the providers get no extra load.
             _freeFailoverUsed = true;
-            _ = Materialize().RemoveAll(entry => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, entry.Endpoint.Name, StringComparison.Ordinal)));
+            long now = time.GetTimestamp();
+            int minSamples = _runtime.Options.Scoring.MinSamples;
+            _ = Materialize().RemoveAll(entry =>
+                Attempts.Exists(attempt => string.Equals(attempt.Endpoint, entry.Endpoint.Name, StringComparison.Ordinal)) ||
+                !LooksHealthy(entry.Endpoint, now, minSamples));
         }
 
         PlanEntry entry;
@@ -198,6 +205,17 @@ internal sealed class FailoverSession
         }
 
         return entry;
+    }
+
+    private static bool LooksHealthy(RouterEndpoint endpoint, long now, int minSamples)
+    {
+        if (endpoint.Health.StateAt(now) is HealthState.Open or HealthState.HalfOpen || endpoint.Cooldown.IsCoolingDown(now))
+        {
+            return false;
+        }
+
+        EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
+        return snapshot.SampleCount < minSamples || double.IsNaN(snapshot.DecayedSuccess) || snapshot.DecayedSuccess >= 0.5;
     }
 
     private int QueueCount => _list?.Count ?? _plan.Length - _planNext;

@@ -185,10 +185,11 @@ public sealed class StreamCacheTests
 
         await foreach (ChatResponseUpdate update in router.GetStreamingResponseAsync(RouterFactory.Hello(), null, Ct))
         {
+            // Still reading: the pump finishes the upstream stream and stores it; then this reader leaves early.
+            Assert.True(await CacheRouter.EventuallyAsync(() => Task.FromResult(router.Cache.MemoryUsage.Entries == 1), TimeSpan.FromSeconds(10)));
             break;
         }
 
-        await CacheRouter.EventuallyAsync(() => Task.FromResult(router.Cache.MemoryUsage.Entries == 1), TimeSpan.FromSeconds(10));
         List<ChatResponseUpdate> replay = await ReadAll(router);
         Assert.Equal(1, a.Calls);
         Assert.Equal(CacheResult.Hit, replay[0].GetRoutingInfo()!.Cache);

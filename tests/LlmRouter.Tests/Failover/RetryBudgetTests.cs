@@ -217,16 +217,13 @@ public sealed class RetryBudgetTests
         Assert.Equal(["a", "a", "b", "b", "c"], failures[0].Attempts.Select(x => x.Endpoint));
         Assert.False(failures[0].RetryBudgetExhausted);
 
-        // Once spent: the first attempt and one failover to another endpoint, nothing more, and the exception says so.
+        // Once spent: the failover a spent budget still allows goes only to an endpoint that is succeeding, and in a
+        // storm none is, so the request ends after its first attempt (give or take a last withdrawal); it says so.
         Assert.True(exhausted > requests / 2);
         AllEndpointsFailedException late = failures.Last(f => f.RetryBudgetExhausted);
-        Assert.InRange(late.Attempts.Count, 2, 3); // the first attempt, the free failover, at most one last withdrawal
+        Assert.InRange(late.Attempts.Count, 1, 2);
         Assert.Contains("retry budget was spent", late.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("retry budget", failures[0].Message, StringComparison.Ordinal);
-        foreach (AllEndpointsFailedException failure in failures.Where(f => f.RetryBudgetExhausted && f.Attempts.Count == 2))
-        {
-            Assert.NotEqual(failure.Attempts[0].Endpoint, failure.Attempts[1].Endpoint); // a failover, never a retry
-        }
     }
 
     [Fact]

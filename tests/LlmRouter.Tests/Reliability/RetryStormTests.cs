@@ -15,8 +15,7 @@ public sealed class RetryStormTests
     private const double MaxAttemptsPerRequest = 1.2;
 
 
-    [Theory(Skip = "BUG: a spent retry budget still grants every request a free failover, so an all-endpoint 429 or breaker-less 5xx storm doubles upstream load (2.17x requests)")]
-    [InlineData("503 with breakers held closed")]
+    [Theory]
     [InlineData("429 everywhere (defaults)")]
     public Task Storm_EveryEndpointFailingTenVirtualMinutes_AttemptsAtMostOnePointTwoTimesRequests_Spent(string storm) => StormAsync(storm);
 
@@ -28,6 +27,7 @@ public sealed class RetryStormTests
     [Theory(Skip = "BUG: with every endpoint open and requests waiting for recovery (Health:AllOpenMaxWait > 0), the run stops making progress once the breaks end (hang around half-open; CandidateSelector.WaitForRecoveryAsync); not yet isolated")]
     [InlineData("500 with breakers (defaults)")]
     [InlineData("503 for 10 minutes, 100/s (defaults)")]
+    [InlineData("503 with breakers held closed")] // "closed" for 1,000 failures: past them, every endpoint opens
     public Task Storm_EveryEndpointFailingTenVirtualMinutes_WaitingForRecovery_Completes_AttemptsAtMostOnePointTwoTimesRequests(string storm) => StormAsync(storm);
 
     private static async Task StormAsync(string storm)

@@ -421,7 +421,7 @@ internal sealed class FailoverSession
             TimeToFirstTokenMs = timeToFirstToken is { } ttft ? (float)ttft.TotalMilliseconds : float.NaN,
             InputTokens = (int)Math.Min(int.MaxValue, input),
             OutputTokens = (int)Math.Min(int.MaxValue, output),
-            Cost = (float)(((input * prices.InputCostPerMillionTokens) + (output * prices.OutputCostPerMillionTokens)) / 1_000_000m),
+            Cost = (float)UsageCost.Of(prices, usage),
             Outcome = outcome,
             Flags = (byte)(flags | (_streaming ? AttemptSample.StreamedFlag : 0)),
         };

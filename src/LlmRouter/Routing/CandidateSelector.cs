@@ -15,6 +15,7 @@ internal sealed class CandidateSelector
     private readonly Func<IRoutingStrategy> _strategy;
     private const int StackLimit = 128;
     private readonly GroupFilter _groups;
+    private readonly ConstraintFilter _constraints;
 
     [ThreadStatic]
     private static CandidateEntry[]? t_entries;
@@ -28,26 +29,36 @@ internal sealed class CandidateSelector
         _runtime = runtime;
         _strategy = strategy;
         _groups = new GroupFilter(endpoints);
+        _constraints = new ConstraintFilter(runtime);
     }
 
     /// <summary>Re-reads the endpoints' groups; called when the options change at run time.</summary>
     public void RefreshGroups() => _groups.Refresh();
 
     /// <summary>Plans a request; when every candidate is open, waits for the earliest recovery up to <see cref="HealthOptions.AllOpenMaxWait"/>.</summary>
-    /// <exception cref="NoEndpointAvailableException">No endpoint serves the group, or every one stayed open past the wait.</exception>
+    /// <exception cref="NoEndpointAvailableException">
+    /// No endpoint serves the group, the constraints exclude every one, or every one stayed open past the wait.
+    /// </exception>
     public ValueTask<RoutedRequest> SelectAsync(IList<ChatMessage> messages, ChatOptions? options, bool streaming, CancellationToken cancellationToken)
     {
         ChatOptions? forwarded = _groups.Forwarded(options, out string? group);
-        RouterEndpoint[] candidates = _groups.Filter(group);
-        RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
+        RoutingHints? hints = options?.AdditionalProperties is null ? null : options.GetRoutingHints();
+        ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
+        if (constrained.Candidates.Length == 0)
+        {
+            throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
+        }
+
+        RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
         return request.Candidates.Length > 0
             ? ValueTask.FromResult(request)
-            : WaitForRecoveryAsync(candidates, messages, forwarded, streaming, cancellationToken);
+            : WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken);
     }
 
     private async ValueTask<RoutedRequest> WaitForRecoveryAsync(
-        RouterEndpoint[] candidates, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, CancellationToken cancellationToken)
+        ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, CancellationToken cancellationToken)
     {
+        RouterEndpoint[] candidates = constrained.Candidates;
         TimeProvider time = _runtime.TimeProvider;
         long deadline = time.GetTimestamp() + ToTicks(_runtime.Options.Health.AllOpenMaxWait);
         while (true)
@@ -55,7 +66,7 @@ internal sealed class CandidateSelector
             long now = time.GetTimestamp();
             if (now >= deadline)
             {
-                throw AllOpen(candidates, now);
+                throw AllOpen(candidates, constrained.Exclusions, now);
             }
 
             // Wake at the earliest break's end, or when any candidate's health changes (a probe's outcome). The
@@ -72,7 +83,7 @@ internal sealed class CandidateSelector
                 }
             }
 
-            RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
+            RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
             if (request.Candidates.Length > 0)
             {
                 return request;
@@ -91,8 +102,9 @@ internal sealed class CandidateSelector
         }
     }
 
-    private RoutedRequest Plan(RouterEndpoint[] candidates, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    private RoutedRequest Plan(in ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
     {
+        RouterEndpoint[] candidates = constrained.Candidates;
         int count = candidates.Length;
 
         // The working entries live in a per-thread buffer: only what the explanation needs is copied out, into the
@@ -106,7 +118,7 @@ internal sealed class CandidateSelector
         }
 
         Span<CandidateEntry> entries = buffer.AsSpan(0, count);
-        RoutingDecision decision = Decide(candidates, entries, messages, forwarded, streaming);
+        RoutingDecision decision = Decide(constrained, entries, messages, forwarded, streaming);
 
         // Drop the references to endpoints, so that the buffer keeps no router alive.
         foreach (ref CandidateEntry entry in entries)
@@ -115,11 +127,15 @@ internal sealed class CandidateSelector
         }
 
         t_entries = buffer;
-        return new RoutedRequest(decision.Plan, forwarded, decision);
+
+        // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
+        RouterEndpoint[] plan = constrained.NoFallbacks && decision.Plan.Length > 1 ? [decision.Plan[0]] : decision.Plan;
+        return new RoutedRequest(plan, forwarded, decision);
     }
 
-    private RoutingDecision Decide(RouterEndpoint[] candidates, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    private RoutingDecision Decide(in ConstrainedCandidates constrained, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
     {
+        RouterEndpoint[] candidates = constrained.Candidates;
         long now = _runtime.TimeProvider.GetTimestamp();
         IRoutingStrategy strategy = _strategy();
         int count = candidates.Length;
@@ -128,7 +144,13 @@ internal sealed class CandidateSelector
             entries[i] = new CandidateEntry(candidates[i], candidates[i].Health.StateAt(now));
         }
 
-        strategy.Rank(entries, new RoutingRequest(messages, forwarded, streaming, now));
+        var routingRequest = new RoutingRequest(messages, forwarded, streaming, now);
+        strategy.Rank(entries, routingRequest);
+        string why = strategy.Criterion;
+        if (constrained.Reorders)
+        {
+            why = CandidateOrder.Apply(entries, routingRequest, constrained, _runtime.Options.Scoring) ?? why;
+        }
 
         // Entries stay in registration order (as the explanation lists them); the plan order is an index permutation,
         // sorted without copying the entries around.
@@ -139,8 +161,7 @@ internal sealed class CandidateSelector
         }
 
         SortByKey(order, entries);
-        string why = strategy.Criterion;
-        if (strategy.Explores && count > 1 && Explore(order, entries))
+        if (strategy.Explores && !constrained.Reorders && count > 1 && Explore(order, entries))
         {
             why = "exploration";
         }
@@ -252,7 +273,7 @@ internal sealed class CandidateSelector
         // An immutable decision that says exactly the same as the latest one is handed out again: in a steady state
         // (same health, same scores, same order) choosing an endpoint allocates nothing.
         RoutingDecision? latest = Volatile.Read(ref _latest);
-        if (latest is not null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
+        if (latest is not null && constrained.Exclusions is null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
         {
             return latest;
         }
@@ -303,8 +324,12 @@ internal sealed class CandidateSelector
             packedHealth = 0;
         }
 
-        var decision = new RoutingDecision(candidates, planned, values, packedHealth, manyHealth, why, passedOver, passedGroup);
-        Volatile.Write(ref _latest, decision);
+        var decision = new RoutingDecision(candidates, planned, values, packedHealth, manyHealth, why, passedOver, passedGroup, constrained.Exclusions);
+        if (constrained.Exclusions is null)
+        {
+            Volatile.Write(ref _latest, decision); // a decision with exclusions speaks for its request only
+        }
+
         return decision;
     }
 
@@ -411,7 +436,7 @@ internal sealed class CandidateSelector
         return true;
     }
 
-    private NoEndpointAvailableException AllOpen(RouterEndpoint[] candidates, long now)
+    private NoEndpointAvailableException AllOpen(RouterEndpoint[] candidates, EndpointExclusion[]? exclusions, long now)
     {
         TimeProvider time = _runtime.TimeProvider;
         var text = new StringBuilder("Every candidate endpoint is open (failing) and none recovered within Health:AllOpenMaxWait (")
@@ -432,8 +457,19 @@ internal sealed class CandidateSelector
             _ = text.Append(';');
         }
 
+        foreach (EndpointExclusion exclusion in exclusions ?? [])
+        {
+            _ = text.Append(CultureInfo.InvariantCulture, $" {exclusion.Endpoint} excluded by {exclusion.Reason} ({exclusion.Detail});");
+        }
+
         _ = text.Append(" Retry later, or add endpoints to the group.");
-        return new NoEndpointAvailableException(text.ToString());
+        List<EndpointExclusion> all = [.. exclusions ?? []];
+        foreach (RouterEndpoint endpoint in candidates)
+        {
+            all.Add(new EndpointExclusion(endpoint.Name, ExclusionReason.Health, $"{endpoint.Health.StateAt(now)}"));
+        }
+
+        return new NoEndpointAvailableException(text.ToString()) { Exclusions = all };
     }
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _runtime.TimeProvider.TimestampFrequency);

@@ -132,4 +132,24 @@ public sealed class EndpointOptions
     /// <see cref="InputCostPerMillionTokens"/>.
     /// </remarks>
     public decimal? CachedInputCostPerMillionTokens { get; set; }
+
+    /// <summary>Gets or sets the most requests per minute the router sends to this endpoint (attempts, retries and hedges included).</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no limit. At least 1 when set. An endpoint at its limit is passed over; when every
+    /// candidate is, the request waits up to <see cref="ConstraintOptions.LimitMaxWait"/>, then fails with
+    /// <see cref="EndpointLimitsReachedException"/>. The minute is a fixed window on the router's clock.
+    /// </remarks>
+    public int? RequestsPerMinute { get; set; }
+
+    /// <summary>Gets or sets the most tokens (input and output) per minute the router sends to this endpoint.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no limit. At least 1 when set. Each attempt reserves its estimate (input estimate
+    /// plus <see cref="Microsoft.Extensions.AI.ChatOptions.MaxOutputTokens"/> or <see cref="ScoringOptions.AssumedOutputTokens"/>)
+    /// before the call; the reservation is corrected to the reported usage after it, and released if the attempt reports none.
+    /// </remarks>
+    public int? TokensPerMinute { get; set; }
+
+    /// <summary>Gets or sets the most attempts in flight at once on this endpoint (a stream counts until it ends).</summary>
+    /// <remarks>Default <see langword="null"/>: no limit. At least 1 when set.</remarks>
+    public int? MaxConcurrency { get; set; }
 }

@@ -17,7 +17,14 @@ internal sealed class ConstraintFilter
 {
     private readonly RouterRuntime _runtime;
 
-    public ConstraintFilter(RouterRuntime runtime) => _runtime = runtime;
+    public ConstraintFilter(RouterRuntime runtime, RouterEndpoint[] endpoints)
+    {
+        _runtime = runtime;
+        foreach (RouterEndpoint endpoint in endpoints)
+        {
+            endpoint.Limits ??= new EndpointLimits(runtime.TimeProvider);
+        }
+    }
 
     /// <summary>Filters <paramref name="candidates"/> for the request.</summary>
     /// <param name="candidates">The group's endpoints; read only.</param>
@@ -68,6 +75,34 @@ internal sealed class ConstraintFilter
         }
 
         return new ConstrainedCandidates(left, [.. excluded], sort, preferred, noFallbacks);
+    }
+
+    /// <summary>Whether waiting could help: some endpoint was excluded only by a rate or concurrency limit.</summary>
+    public static bool AnyLimited(EndpointExclusion[]? exclusions)
+    {
+        foreach (EndpointExclusion exclusion in exclusions ?? [])
+        {
+            if (exclusion.Reason == ExclusionReason.Limit)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The exception for a request whose every candidate stayed at its limits past the wait.</summary>
+    public EndpointLimitsReachedException LimitsReached(EndpointExclusion[] exclusions)
+    {
+        var text = new StringBuilder("Every candidate endpoint stayed at its limits for Constraints:LimitMaxWait (")
+            .Append(_runtime.Options.Constraints.LimitMaxWait.ToString("c", CultureInfo.InvariantCulture)).Append("):");
+        foreach (EndpointExclusion exclusion in exclusions)
+        {
+            _ = text.Append(CultureInfo.InvariantCulture, $" {exclusion.Endpoint} excluded by {exclusion.Reason} ({exclusion.Detail});");
+        }
+
+        _ = text.Append(" Send fewer requests, raise the limits, or add endpoints.");
+        return new EndpointLimitsReachedException(text.ToString()) { Exclusions = exclusions };
     }
 
     /// <summary>The exception for a request that no endpoint may serve, saying why each was excluded.</summary>
@@ -164,6 +199,16 @@ internal sealed class ConstraintFilter
             if (cost > (double)costCap)
             {
                 return new(name, ExclusionReason.Price, $"the request's estimated cost {cost.ToString("0.######", CultureInfo.InvariantCulture)} is above the cap {costCap}");
+            }
+        }
+
+        // Rate and concurrency limits: an endpoint at one is passed over (the attempt takes its share when it starts).
+        if (endpoint.Limits is { } limits)
+        {
+            limits.Configure(options);
+            if (limits.Any && limits.AtLimit(limits.HasTokenLimit ? facts.QuickTokens + (facts.MaxOutputTokens ?? _runtime.Options.Scoring.AssumedOutputTokens) : 0) is { } limit)
+            {
+                return new(name, ExclusionReason.Limit, limit);
             }
         }
 

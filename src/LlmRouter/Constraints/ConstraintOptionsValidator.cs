@@ -16,6 +16,12 @@ internal sealed class ConstraintOptionsValidator : IValidateOptions<LlmRouterOpt
             }
         }
 
+        TimeSpan wait = options.Constraints.LimitMaxWait;
+        if (wait < TimeSpan.Zero || wait > LlmRouterOptionsValidator.MaxDuration)
+        {
+            errors.Add($"Constraints:LimitMaxWait must be between 0 and {LlmRouterOptionsValidator.MaxDuration} (was {wait}).");
+        }
+
         foreach ((string tenantName, TenantOptions tenant) in options.Constraints.Tenants)
         {
             string prefix = $"Constraints:Tenants '{tenantName}': ";
@@ -51,6 +57,18 @@ internal sealed class ConstraintOptionsValidator : IValidateOptions<LlmRouterOpt
         if (endpoint.MaxOutputTokens is <= 0)
         {
             errors.Add($"{prefix}MaxOutputTokens must be positive when set (was {endpoint.MaxOutputTokens}).");
+        }
+
+        CheckLimit(prefix + "RequestsPerMinute", endpoint.RequestsPerMinute, errors);
+        CheckLimit(prefix + "TokensPerMinute", endpoint.TokensPerMinute, errors);
+        CheckLimit(prefix + "MaxConcurrency", endpoint.MaxConcurrency, errors);
+    }
+
+    private static void CheckLimit(string field, int? value, List<string> errors)
+    {
+        if (value is < 1)
+        {
+            errors.Add($"{field} must be at least 1 when set (was {value}); leave it unset for no limit.");
         }
     }
 

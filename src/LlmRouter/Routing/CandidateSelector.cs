@@ -29,7 +29,7 @@ internal sealed class CandidateSelector
         _runtime = runtime;
         _strategy = strategy;
         _groups = new GroupFilter(endpoints);
-        _constraints = new ConstraintFilter(runtime);
+        _constraints = new ConstraintFilter(runtime, endpoints);
     }
 
     /// <summary>Re-reads the endpoints' groups; called when the options change at run time.</summary>
@@ -46,13 +46,69 @@ internal sealed class CandidateSelector
         ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
         if (constrained.Candidates.Length == 0)
         {
-            throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
+            return ConstraintFilter.AnyLimited(constrained.Exclusions)
+                ? WaitForLimitsAsync(messages, options, hints, group, streaming, cancellationToken)
+                : throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
         }
 
         RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
         return request.Candidates.Length > 0
             ? ValueTask.FromResult(request)
             : WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken);
+    }
+
+    /// <summary>Every candidate left is at a rate or concurrency limit: waits for a minute to roll over or a slot to free, up to the limit wait.</summary>
+    private async ValueTask<RoutedRequest> WaitForLimitsAsync(
+        IList<ChatMessage> messages, ChatOptions? options, RoutingHints? hints, string? group, bool streaming, CancellationToken cancellationToken)
+    {
+        TimeProvider time = _runtime.TimeProvider;
+        long deadline = time.GetTimestamp() + ToTicks(_runtime.Options.Constraints.LimitMaxWait);
+        while (true)
+        {
+            // The release signals are taken before filtering, so that a release in between is not lost.
+            var wakes = new List<Task>();
+            long wakeAt = deadline;
+            foreach (RouterEndpoint endpoint in _groups.Filter(group))
+            {
+                if (endpoint.Limits is { Any: true } limits)
+                {
+                    wakes.Add(limits.Released);
+                    wakeAt = Math.Min(wakeAt, limits.WindowEndsAt);
+                }
+            }
+
+            ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
+            if (constrained.Candidates.Length > 0)
+            {
+                ChatOptions? forwarded = _groups.Forwarded(options, out _);
+                RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
+                return request.Candidates.Length > 0
+                    ? request
+                    : await WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken).ConfigureAwait(false);
+            }
+
+            long now = time.GetTimestamp();
+            if (!ConstraintFilter.AnyLimited(constrained.Exclusions))
+            {
+                throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
+            }
+
+            if (now >= deadline)
+            {
+                throw _constraints.LimitsReached(constrained.Exclusions!);
+            }
+
+            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                wakes.Add(Task.Delay(time.GetElapsedTime(now, Math.Max(now, wakeAt)), time, stop.Token));
+                _ = await Task.WhenAny(wakes).ConfigureAwait(false);
+#pragma warning disable CA1849 // Cancelling a timer is cheap; CancelAsync would hop to the thread pool.
+                stop.Cancel();
+#pragma warning restore CA1849
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     private async ValueTask<RoutedRequest> WaitForRecoveryAsync(

@@ -72,4 +72,84 @@ public sealed class EndpointOptions
     /// model that rejects an assistant turn it did not write, or continues it poorly.
     /// </remarks>
     public bool SupportsContinuation { get; set; } = true;
+
+    /// <summary>Gets or sets the provider's name (for example "openai", "azure", "anthropic"), for descriptions and telemetry.</summary>
+    /// <remarks>Default <see langword="null"/>. Informational: no routing rule reads it.</remarks>
+    public string? Provider { get; set; }
+
+    /// <summary>Gets or sets the model's name (for example "gpt-4o"), for descriptions and telemetry.</summary>
+    /// <remarks>Default <see langword="null"/>. Informational: the endpoint's client decides the model it calls.</remarks>
+    public string? Model { get; set; }
+
+    /// <summary>Gets or sets where the endpoint processes requests, as free text (for example "eu", "eu-west", "us-east").</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: unknown. A request restricted to regions (<see cref="RoutingHints.AllowedRegions"/>
+    /// or <see cref="TenantOptions.AllowedRegions"/>) reaches only endpoints whose region matches one of them, ignoring case:
+    /// equal, or starting with it followed by '-' ("eu" admits "eu-west"). An endpoint with no region is never admitted
+    /// to a restricted request: residency fails closed.
+    /// </remarks>
+    public string? Region { get; set; }
+
+    /// <summary>Gets the endpoint's free-text tags, for descriptions and custom scorers.</summary>
+    /// <remarks>Default empty.</remarks>
+    public IList<string> Tags { get; } = new List<string>();
+
+    /// <summary>Gets or sets a value indicating whether the endpoint's model accepts tool (function) definitions.</summary>
+    /// <remarks>Default <see langword="true"/>. A request that carries tools is never sent to an endpoint set to <see langword="false"/>.</remarks>
+    public bool SupportsToolCalling { get; set; } = true;
+
+    /// <summary>Gets or sets a value indicating whether the endpoint's model accepts images as input.</summary>
+    /// <remarks>Default <see langword="true"/>. A request with image content is never sent to an endpoint set to <see langword="false"/>.</remarks>
+    public bool SupportsImageInput { get; set; } = true;
+
+    /// <summary>Gets or sets a value indicating whether the endpoint honours a JSON-schema response format.</summary>
+    /// <remarks>
+    /// Default <see langword="true"/>. A request whose <see cref="Microsoft.Extensions.AI.ChatOptions.ResponseFormat"/> is JSON
+    /// with a schema is never sent to an endpoint set to <see langword="false"/>.
+    /// </remarks>
+    public bool SupportsJsonSchema { get; set; } = true;
+
+    /// <summary>Gets or sets the most output tokens the endpoint's model produces in one response.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: unknown. A request whose <see cref="Microsoft.Extensions.AI.ChatOptions.MaxOutputTokens"/>
+    /// is larger is not sent to this endpoint. With <see cref="ContextWindowTokens"/> set, the request's estimated input
+    /// tokens plus its output cap must fit the window.
+    /// </remarks>
+    public int? MaxOutputTokens { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the provider keeps no request or response data (zero data retention).</summary>
+    /// <remarks>Default <see langword="false"/>. A request that requires zero data retention reaches only endpoints set to <see langword="true"/>.</remarks>
+    public bool ZeroDataRetention { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the provider does not train on the requests it serves.</summary>
+    /// <remarks>Default <see langword="false"/>. Informational unless a request requires it (<see cref="RoutingHints.RequireNoTraining"/>).</remarks>
+    public bool NoTraining { get; set; }
+
+    /// <summary>Gets or sets the price of one million input tokens read from the provider's prompt cache.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: the input price. Must not be negative. Cost and budgets bill
+    /// <see cref="Microsoft.Extensions.AI.UsageDetails.CachedInputTokenCount"/> at this price and the rest of the input at
+    /// <see cref="InputCostPerMillionTokens"/>.
+    /// </remarks>
+    public decimal? CachedInputCostPerMillionTokens { get; set; }
+
+    /// <summary>Gets or sets the most requests per minute the router sends to this endpoint (attempts, retries and hedges included).</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no limit. At least 1 when set. An endpoint at its limit is passed over; when every
+    /// candidate is, the request waits up to <see cref="ConstraintOptions.LimitMaxWait"/>, then fails with
+    /// <see cref="EndpointLimitsReachedException"/>. The minute is a fixed window on the router's clock.
+    /// </remarks>
+    public int? RequestsPerMinute { get; set; }
+
+    /// <summary>Gets or sets the most tokens (input and output) per minute the router sends to this endpoint.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no limit. At least 1 when set. Each attempt reserves its estimate (input estimate
+    /// plus <see cref="Microsoft.Extensions.AI.ChatOptions.MaxOutputTokens"/> or <see cref="ScoringOptions.AssumedOutputTokens"/>)
+    /// before the call; the reservation is corrected to the reported usage after it, and released if the attempt reports none.
+    /// </remarks>
+    public int? TokensPerMinute { get; set; }
+
+    /// <summary>Gets or sets the most attempts in flight at once on this endpoint (a stream counts until it ends).</summary>
+    /// <remarks>Default <see langword="null"/>: no limit. At least 1 when set.</remarks>
+    public int? MaxConcurrency { get; set; }
 }

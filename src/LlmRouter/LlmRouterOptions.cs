@@ -42,6 +42,9 @@ public sealed class LlmRouterOptions
     /// <summary>Gets the weights and knobs of <see cref="RoutingStrategy.Score"/>.</summary>
     public ScoringOptions Scoring { get; } = new();
 
+    /// <summary>Gets the constraints on which endpoints may serve a request: per-tenant defaults, limits and budgets.</summary>
+    public ConstraintOptions Constraints { get; } = new();
+
     /// <summary>Gets or sets the source of uniformly distributed random numbers in [0, 1) for jitter and weighted choices.</summary>
     /// <remarks>
     /// Default <see langword="null"/>: <see cref="Random.Shared"/>. Set a seeded source to make a run reproducible.

@@ -120,7 +120,7 @@ public sealed class RouterChatClient : IChatClient
             long recovers = status.State == HealthState.Open ? status.OpenUntil : endpoint.Cooldown.Deadline;
             DateTimeOffset? recoversAt = recovers > now ? utcNow + time.GetElapsedTime(now, recovers) : null;
             double score = endpoint.LastScore;
-            snapshots[i] = endpoint.Metrics.Snapshot.With(endpoint.Health.StateAt(now), recoversAt, double.IsNaN(score) ? null : score);
+            snapshots[i] = endpoint.Metrics.Snapshot.With(endpoint.Health.StateAt(now), recoversAt, double.IsNaN(score) ? null : score).WithLimits(endpoint.Limits);
         }
 
         return snapshots;

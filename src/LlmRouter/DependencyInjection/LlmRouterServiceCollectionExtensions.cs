@@ -53,6 +53,7 @@ public static class LlmRouterServiceCollectionExtensions
     {
         _ = services.AddOptions<LlmRouterOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmRouterOptions>, LlmRouterOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmRouterOptions>, ConstraintOptionsValidator>());
 
         // A second AddLlmRouter adds to the same router rather than registering another.
         if (!services.Any(static d => d.ServiceType == typeof(RouterChatClient)))

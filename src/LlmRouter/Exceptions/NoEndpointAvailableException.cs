@@ -22,4 +22,7 @@ public sealed class NoEndpointAvailableException : LlmRouterException
         : base(message, innerException)
     {
     }
+
+    /// <summary>Gets the endpoints the candidate filter excluded for the request, and why; empty when it excluded none.</summary>
+    public IReadOnlyList<EndpointExclusion> Exclusions { get; internal init; } = [];
 }

@@ -29,6 +29,7 @@ internal sealed class FailoverSession
     private int _replans;
     private int _started;
     private bool _freeFailoverUsed;
+    private long _tokenReservation = -1;
 
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
@@ -129,6 +130,11 @@ internal sealed class FailoverSession
 
             // Admission at attempt time, not plan time: exactly one probe reaches a half-open endpoint.
             admission = entry.Endpoint.Health.TryAdmit(now);
+            if (admission != Admission.Rejected && !TryTakeLimits(ref entry, admission))
+            {
+                admission = Admission.Rejected; // at its rate or concurrency limit: passed over like a busy probe
+            }
+
             _rejected |= admission == Admission.Rejected;
             if (admission != Admission.Rejected)
             {
@@ -162,13 +168,14 @@ internal sealed class FailoverSession
             }
 
             Admission admission = entry.Endpoint.Health.TryAdmit(now);
-            if (admission == Admission.Rejected)
+            if (admission == Admission.Rejected || !TryTakeLimits(ref entry, admission))
             {
                 continue;
             }
 
             if (!_runtime.RetryBudget.TryWithdraw())
             {
+                entry.Lease?.Return(null);
                 entry.Endpoint.Health.OnNeutral(admission);
                 BudgetExhausted = true;
                 return null;
@@ -183,6 +190,36 @@ internal sealed class FailoverSession
 
     /// <summary>Keeps in the plan only the attempts that match; used to continue an interrupted stream on capable endpoints.</summary>
     public void KeepOnly(Predicate<RouterEndpoint> match) => _ = Materialize().RemoveAll(entry => !match(entry.Endpoint));
+
+    /// <summary>Takes the attempt's share of the endpoint's limits; false (health admission undone) when it is at one.</summary>
+    private bool TryTakeLimits(ref PlanEntry entry, Admission admission)
+    {
+        if (entry.Endpoint.Limits is not { Any: true } limits)
+        {
+            return true;
+        }
+
+        if (limits.TryAcquire(limits.HasTokenLimit ? TokenReservation() : 0) is not { } lease)
+        {
+            entry.Endpoint.Health.OnNeutral(admission);
+            return false;
+        }
+
+        entry = entry with { Lease = lease };
+        return true;
+    }
+
+    /// <summary>The tokens an attempt reserves: the quick input estimate and the output cap, or the assumed output.</summary>
+    private long TokenReservation()
+    {
+        if (_tokenReservation < 0)
+        {
+            _tokenReservation = TokenEstimator.Quick(TokenEstimator.CountCharacters(_messages, _options), _messages.Count) +
+                (_options?.MaxOutputTokens ?? _runtime.Options.Scoring.AssumedOutputTokens);
+        }
+
+        return _tokenReservation;
+    }
 
     private PlanEntry Begin(PlanEntry entry, Admission admission, bool hedge)
     {
@@ -439,12 +476,13 @@ internal sealed class FailoverSession
             TimeToFirstTokenMs = timeToFirstToken is { } ttft ? (float)ttft.TotalMilliseconds : float.NaN,
             InputTokens = (int)Math.Min(int.MaxValue, input),
             OutputTokens = (int)Math.Min(int.MaxValue, output),
-            Cost = (float)(((input * prices.InputCostPerMillionTokens) + (output * prices.OutputCostPerMillionTokens)) / 1_000_000m),
+            Cost = (float)UsageCost.Of(prices, usage),
             Outcome = outcome,
             Flags = (byte)(flags | (_streaming ? AttemptSample.StreamedFlag : 0)),
         };
         endpoint.Metrics.Record(sample);
         endpoint.Metrics.AttemptEnded();
+        entry.Lease?.Return(usage);
         _runtime.Refresher?.MarkDirty();
     }
 

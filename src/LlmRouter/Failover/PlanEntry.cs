@@ -7,5 +7,7 @@ namespace LlmRouter;
 /// <param name="Admission">How the health state machine admitted the attempt (set when the attempt is taken).</param>
 /// <param name="Span">The attempt's trace span, when someone listens.</param>
 /// <param name="Hedge">Whether the attempt was started as a hedge of a slow one.</param>
+/// <param name="Lease">What the attempt took from the endpoint's rate and concurrency limits, given back when it ends.</param>
 internal readonly record struct PlanEntry(
-    RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted, System.Diagnostics.Activity? Span = null, bool Hedge = false);
+    RouterEndpoint Endpoint, int Retries, long NotBefore, Admission Admission = Admission.Admitted, System.Diagnostics.Activity? Span = null, bool Hedge = false,
+    LimitLease? Lease = null);

@@ -83,6 +83,15 @@ public sealed class EndpointSnapshot
     /// <summary>Gets the cost of every attempt since the router started, at the endpoint's prices.</summary>
     public decimal TotalCost { get; internal init; }
 
+    /// <summary>Gets the requests left in the current minute under <see cref="EndpointOptions.RequestsPerMinute"/>; null without that limit.</summary>
+    public int? RequestsLeftThisMinute { get; private set; }
+
+    /// <summary>Gets the tokens left (after reservations) in the current minute under <see cref="EndpointOptions.TokensPerMinute"/>; null without that limit.</summary>
+    public long? TokensLeftThisMinute { get; private set; }
+
+    /// <summary>Gets the free attempt slots under <see cref="EndpointOptions.MaxConcurrency"/>; null without that limit.</summary>
+    public int? ConcurrencyLeft { get; private set; }
+
     /// <summary>Gets when (a <see cref="TimeProvider.GetTimestamp"/> value) the oldest sample leaves the window, changing the snapshot; <see cref="long.MaxValue"/> when there is none.</summary>
     internal long AgesOutAt { get; init; } = long.MaxValue;
 
@@ -128,6 +137,19 @@ public sealed class EndpointSnapshot
         copy.RecoversAt = recoversAt;
         copy.Score = score;
         return copy;
+    }
+
+    internal EndpointSnapshot WithLimits(EndpointLimits? limits)
+    {
+        if (limits is not { Any: true })
+        {
+            return this;
+        }
+
+        RequestsLeftThisMinute = limits.RequestsLeft;
+        TokensLeftThisMinute = limits.TokensLeft;
+        ConcurrencyLeft = limits.ConcurrencyLeft;
+        return this;
     }
 
     private static TimeSpan? Ms(double value) => double.IsNaN(value) ? null : TimeSpan.FromMilliseconds(value);

@@ -15,6 +15,7 @@ internal sealed class CandidateSelector
     private readonly Func<IRoutingStrategy> _strategy;
     private const int StackLimit = 128;
     private readonly GroupFilter _groups;
+    private readonly ConstraintFilter _constraints;
 
     [ThreadStatic]
     private static CandidateEntry[]? t_entries;
@@ -28,26 +29,92 @@ internal sealed class CandidateSelector
         _runtime = runtime;
         _strategy = strategy;
         _groups = new GroupFilter(endpoints);
+        _constraints = new ConstraintFilter(runtime, endpoints);
     }
 
     /// <summary>Re-reads the endpoints' groups; called when the options change at run time.</summary>
     public void RefreshGroups() => _groups.Refresh();
 
     /// <summary>Plans a request; when every candidate is open, waits for the earliest recovery up to <see cref="HealthOptions.AllOpenMaxWait"/>.</summary>
-    /// <exception cref="NoEndpointAvailableException">No endpoint serves the group, or every one stayed open past the wait.</exception>
+    /// <exception cref="NoEndpointAvailableException">
+    /// No endpoint serves the group, the constraints exclude every one, or every one stayed open past the wait.
+    /// </exception>
     public ValueTask<RoutedRequest> SelectAsync(IList<ChatMessage> messages, ChatOptions? options, bool streaming, CancellationToken cancellationToken)
     {
         ChatOptions? forwarded = _groups.Forwarded(options, out string? group);
-        RouterEndpoint[] candidates = _groups.Filter(group);
-        RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
+        RoutingHints? hints = options?.AdditionalProperties is null ? null : options.GetRoutingHints();
+        ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
+        if (constrained.Candidates.Length == 0)
+        {
+            return ConstraintFilter.AnyLimited(constrained.Exclusions)
+                ? WaitForLimitsAsync(messages, options, hints, group, streaming, cancellationToken)
+                : throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
+        }
+
+        RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
         return request.Candidates.Length > 0
             ? ValueTask.FromResult(request)
-            : WaitForRecoveryAsync(candidates, messages, forwarded, streaming, cancellationToken);
+            : WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken);
+    }
+
+    /// <summary>Every candidate left is at a rate or concurrency limit: waits for a minute to roll over or a slot to free, up to the limit wait.</summary>
+    private async ValueTask<RoutedRequest> WaitForLimitsAsync(
+        IList<ChatMessage> messages, ChatOptions? options, RoutingHints? hints, string? group, bool streaming, CancellationToken cancellationToken)
+    {
+        TimeProvider time = _runtime.TimeProvider;
+        long deadline = time.GetTimestamp() + ToTicks(_runtime.Options.Constraints.LimitMaxWait);
+        while (true)
+        {
+            // The release signals are taken before filtering, so that a release in between is not lost.
+            var wakes = new List<Task>();
+            long wakeAt = deadline;
+            foreach (RouterEndpoint endpoint in _groups.Filter(group))
+            {
+                if (endpoint.Limits is { Any: true } limits)
+                {
+                    wakes.Add(limits.Released);
+                    wakeAt = Math.Min(wakeAt, limits.WindowEndsAt);
+                }
+            }
+
+            ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
+            if (constrained.Candidates.Length > 0)
+            {
+                ChatOptions? forwarded = _groups.Forwarded(options, out _);
+                RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
+                return request.Candidates.Length > 0
+                    ? request
+                    : await WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken).ConfigureAwait(false);
+            }
+
+            long now = time.GetTimestamp();
+            if (!ConstraintFilter.AnyLimited(constrained.Exclusions))
+            {
+                throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
+            }
+
+            if (now >= deadline)
+            {
+                throw _constraints.LimitsReached(constrained.Exclusions!);
+            }
+
+            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                wakes.Add(Task.Delay(time.GetElapsedTime(now, Math.Max(now, wakeAt)), time, stop.Token));
+                _ = await Task.WhenAny(wakes).ConfigureAwait(false);
+#pragma warning disable CA1849 // Cancelling a timer is cheap; CancelAsync would hop to the thread pool.
+                stop.Cancel();
+#pragma warning restore CA1849
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+        }
     }
 
     private async ValueTask<RoutedRequest> WaitForRecoveryAsync(
-        RouterEndpoint[] candidates, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, CancellationToken cancellationToken)
+        ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, CancellationToken cancellationToken)
     {
+        RouterEndpoint[] candidates = constrained.Candidates;
         TimeProvider time = _runtime.TimeProvider;
         long deadline = time.GetTimestamp() + ToTicks(_runtime.Options.Health.AllOpenMaxWait);
         while (true)
@@ -55,7 +122,7 @@ internal sealed class CandidateSelector
             long now = time.GetTimestamp();
             if (now >= deadline)
             {
-                throw AllOpen(candidates, now);
+                throw AllOpen(candidates, constrained.Exclusions, now);
             }
 
             // Wake at the earliest break's end, or when any candidate's health changes (a probe's outcome). The
@@ -72,7 +139,7 @@ internal sealed class CandidateSelector
                 }
             }
 
-            RoutedRequest request = Plan(candidates, messages, forwarded, streaming);
+            RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
             if (request.Candidates.Length > 0)
             {
                 return request;
@@ -91,8 +158,9 @@ internal sealed class CandidateSelector
         }
     }
 
-    private RoutedRequest Plan(RouterEndpoint[] candidates, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    private RoutedRequest Plan(in ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
     {
+        RouterEndpoint[] candidates = constrained.Candidates;
         int count = candidates.Length;
 
         // The working entries live in a per-thread buffer: only what the explanation needs is copied out, into the
@@ -106,7 +174,7 @@ internal sealed class CandidateSelector
         }
 
         Span<CandidateEntry> entries = buffer.AsSpan(0, count);
-        RoutingDecision decision = Decide(candidates, entries, messages, forwarded, streaming);
+        RoutingDecision decision = Decide(constrained, entries, messages, forwarded, streaming);
 
         // Drop the references to endpoints, so that the buffer keeps no router alive.
         foreach (ref CandidateEntry entry in entries)
@@ -115,11 +183,15 @@ internal sealed class CandidateSelector
         }
 
         t_entries = buffer;
-        return new RoutedRequest(decision.Plan, forwarded, decision);
+
+        // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
+        RouterEndpoint[] plan = constrained.NoFallbacks && decision.Plan.Length > 1 ? [decision.Plan[0]] : decision.Plan;
+        return new RoutedRequest(plan, forwarded, decision);
     }
 
-    private RoutingDecision Decide(RouterEndpoint[] candidates, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    private RoutingDecision Decide(in ConstrainedCandidates constrained, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
     {
+        RouterEndpoint[] candidates = constrained.Candidates;
         long now = _runtime.TimeProvider.GetTimestamp();
         IRoutingStrategy strategy = _strategy();
         int count = candidates.Length;
@@ -128,7 +200,13 @@ internal sealed class CandidateSelector
             entries[i] = new CandidateEntry(candidates[i], candidates[i].Health.StateAt(now));
         }
 
-        strategy.Rank(entries, new RoutingRequest(messages, forwarded, streaming, now));
+        var routingRequest = new RoutingRequest(messages, forwarded, streaming, now);
+        strategy.Rank(entries, routingRequest);
+        string why = strategy.Criterion;
+        if (constrained.Reorders)
+        {
+            why = CandidateOrder.Apply(entries, routingRequest, constrained, _runtime.Options.Scoring) ?? why;
+        }
 
         // Entries stay in registration order (as the explanation lists them); the plan order is an index permutation,
         // sorted without copying the entries around.
@@ -139,8 +217,7 @@ internal sealed class CandidateSelector
         }
 
         SortByKey(order, entries);
-        string why = strategy.Criterion;
-        if (strategy.Explores && count > 1 && Explore(order, entries))
+        if (strategy.Explores && !constrained.Reorders && count > 1 && Explore(order, entries))
         {
             why = "exploration";
         }
@@ -252,7 +329,7 @@ internal sealed class CandidateSelector
         // An immutable decision that says exactly the same as the latest one is handed out again: in a steady state
         // (same health, same scores, same order) choosing an endpoint allocates nothing.
         RoutingDecision? latest = Volatile.Read(ref _latest);
-        if (latest is not null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
+        if (latest is not null && constrained.Exclusions is null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
         {
             return latest;
         }
@@ -303,8 +380,12 @@ internal sealed class CandidateSelector
             packedHealth = 0;
         }
 
-        var decision = new RoutingDecision(candidates, planned, values, packedHealth, manyHealth, why, passedOver, passedGroup);
-        Volatile.Write(ref _latest, decision);
+        var decision = new RoutingDecision(candidates, planned, values, packedHealth, manyHealth, why, passedOver, passedGroup, constrained.Exclusions);
+        if (constrained.Exclusions is null)
+        {
+            Volatile.Write(ref _latest, decision); // a decision with exclusions speaks for its request only
+        }
+
         return decision;
     }
 
@@ -411,7 +492,7 @@ internal sealed class CandidateSelector
         return true;
     }
 
-    private NoEndpointAvailableException AllOpen(RouterEndpoint[] candidates, long now)
+    private NoEndpointAvailableException AllOpen(RouterEndpoint[] candidates, EndpointExclusion[]? exclusions, long now)
     {
         TimeProvider time = _runtime.TimeProvider;
         var text = new StringBuilder("Every candidate endpoint is open (failing) and none recovered within Health:AllOpenMaxWait (")
@@ -432,8 +513,19 @@ internal sealed class CandidateSelector
             _ = text.Append(';');
         }
 
+        foreach (EndpointExclusion exclusion in exclusions ?? [])
+        {
+            _ = text.Append(CultureInfo.InvariantCulture, $" {exclusion.Endpoint} excluded by {exclusion.Reason} ({exclusion.Detail});");
+        }
+
         _ = text.Append(" Retry later, or add endpoints to the group.");
-        return new NoEndpointAvailableException(text.ToString());
+        List<EndpointExclusion> all = [.. exclusions ?? []];
+        foreach (RouterEndpoint endpoint in candidates)
+        {
+            all.Add(new EndpointExclusion(endpoint.Name, ExclusionReason.Health, $"{endpoint.Health.StateAt(now)}"));
+        }
+
+        return new NoEndpointAvailableException(text.ToString()) { Exclusions = all };
     }
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _runtime.TimeProvider.TimestampFrequency);

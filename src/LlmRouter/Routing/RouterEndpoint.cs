@@ -51,6 +51,9 @@ internal sealed class RouterEndpoint
 
     public EndpointMetrics Metrics { get; }
 
+    /// <summary>Gets or sets the proactive rate and concurrency limits; set by the constraint filter.</summary>
+    public EndpointLimits? Limits { get; set; }
+
     /// <summary>Gets or sets the score of the latest routing decision this endpoint took part in; NaN when none.</summary>
     public double LastScore
     {

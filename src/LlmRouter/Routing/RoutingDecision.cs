@@ -27,7 +27,9 @@ internal sealed class RoutingDecision
     private readonly string _why;
     private readonly string? _passedOver;
     private readonly PlanGroup _passedGroup;
+    private readonly EndpointExclusion[]? _exclusions;
     private CandidateScore[]? _view;
+    private EndpointExclusion[]? _excluded;
     private string? _reason;
 
     /// <param name="candidates">Every candidate, in registration order; read-only from here on.</param>
@@ -38,9 +40,12 @@ internal sealed class RoutingDecision
     /// <param name="why">Why the leader leads, unless <paramref name="passedOver"/> says it.</param>
     /// <param name="passedOver">The strategy's first choice when the health pass passed it over; null otherwise.</param>
     /// <param name="passedGroup">Where the health pass put <paramref name="passedOver"/>.</param>
+    /// <param name="exclusions">The endpoints the constraint filter excluded, and why; null when none.</param>
     public RoutingDecision(
-        RouterEndpoint[] candidates, RouterEndpoint[] plan, double[]? values, ulong health, byte[]? manyHealth, string why, string? passedOver, PlanGroup passedGroup)
+        RouterEndpoint[] candidates, RouterEndpoint[] plan, double[]? values, ulong health, byte[]? manyHealth, string why, string? passedOver, PlanGroup passedGroup,
+        EndpointExclusion[]? exclusions = null)
     {
+        _exclusions = exclusions;
         _candidates = candidates;
         Plan = plan;
         _values = values;
@@ -57,6 +62,9 @@ internal sealed class RoutingDecision
     public IReadOnlyList<CandidateScore> Candidates => _view ??= Build();
 
     public string Reason => _reason ??= Explain();
+
+    /// <summary>Gets every endpoint left out of the plan: by the constraint filter, then by health (open, or a probe in flight).</summary>
+    public IReadOnlyList<EndpointExclusion> Excluded => _excluded ??= BuildExcluded();
 
     /// <summary>Whether this decision says exactly what a new one built from the same parts would say.</summary>
     /// <param name="candidates">The candidates, in registration order.</param>
@@ -175,6 +183,21 @@ internal sealed class RoutingDecision
         }
 
         return view;
+    }
+
+    private EndpointExclusion[] BuildExcluded()
+    {
+        List<EndpointExclusion> excluded = [.. _exclusions ?? []];
+        foreach (CandidateScore candidate in Candidates)
+        {
+            if (candidate.Rank < 0 && candidate.Health is HealthState.Open or HealthState.HalfOpen)
+            {
+                excluded.Add(new EndpointExclusion(
+                    candidate.Endpoint, ExclusionReason.Health, candidate.Health == HealthState.Open ? "open (failing)" : "half-open with a probe in flight"));
+            }
+        }
+
+        return [.. excluded];
     }
 
     private string Explain()

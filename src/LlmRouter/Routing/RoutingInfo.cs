@@ -24,6 +24,10 @@ public sealed class RoutingInfo
     /// <summary>Gets every candidate the router considered, with its health, its place in the plan and, when scored, its score components.</summary>
     public IReadOnlyList<CandidateScore> Candidates => _decision?.Candidates ?? [];
 
+    /// <summary>Gets the endpoints left out of the plan and why: the request's constraints (region, endpoint lists, data policy, capability, price, limit, budget), then health.</summary>
+    /// <remarks>Empty for a cache hit. An endpoint excluded by a constraint was not called for the request in any way.</remarks>
+    public IReadOnlyList<EndpointExclusion> Excluded => _decision?.Excluded ?? [];
+
     /// <summary>Gets why the first endpoint of the plan led it (for example the highest score, exploration, or a half-open probe).</summary>
     public string Reason => _decision?.Reason ?? (Cache == CacheResult.Hit ? "answered from the response cache" : string.Empty);
 

@@ -1,0 +1,239 @@
+using System.Threading.RateLimiting;
+
+namespace LlmRouter;
+
+/// <summary>
+/// An endpoint's proactive limits: requests per minute and concurrency on System.Threading.RateLimiting, tokens per
+/// minute as a reservation counter, all on the router's clock.
+/// </summary>
+/// <remarks>
+/// The library's limiters replenish on their own timers; ours are created with auto-replenishment off and rolled over
+/// by the router's <see cref="TimeProvider"/>, so virtual time in tests moves them. Tokens per minute are counted here
+/// rather than with a token bucket because a lease cannot be corrected once taken: an attempt reserves its estimate,
+/// and the reservation is corrected to the reported usage (or released) when the attempt ends.
+/// </remarks>
+internal sealed class EndpointLimits : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly long _window;
+    private EndpointOptions? _configuredFrom;
+    private FixedWindowRateLimiter? _requests;
+    private ConcurrencyLimiter? _concurrency;
+    private int _requestLimit;
+    private int _tokenLimit;
+    private int _concurrencyLimit;
+    private long _windowStart;
+    private long _windowNumber;
+    private long _tokensUsed;
+    private TaskCompletionSource? _released;
+
+    public EndpointLimits(TimeProvider time)
+    {
+        _time = time;
+        _window = time.TimestampFrequency * 60;
+        _windowStart = time.GetTimestamp();
+    }
+
+    /// <summary>Gets a value indicating whether the endpoint has any limit.</summary>
+    public bool Any { get; private set; }
+
+    public bool HasTokenLimit => _tokenLimit > 0;
+
+    /// <summary>Re-reads the limits when the endpoint's options object changed.</summary>
+    public void Configure(EndpointOptions options)
+    {
+        if (ReferenceEquals(Volatile.Read(ref _configuredFrom), options))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (ReferenceEquals(_configuredFrom, options))
+            {
+                return;
+            }
+
+            // The previous limiters are dropped, not disposed: attempts running may still hold and return their leases.
+            _requestLimit = options.RequestsPerMinute ?? 0;
+            _tokenLimit = options.TokensPerMinute ?? 0;
+            _concurrencyLimit = options.MaxConcurrency ?? 0;
+            _requests = NewRequestWindow();
+            _concurrency = options.MaxConcurrency is { } max
+                ? new ConcurrencyLimiter(new() { PermitLimit = max, QueueLimit = 0 })
+                : null;
+            Any = _requests is not null || _concurrency is not null || _tokenLimit > 0;
+            Volatile.Write(ref _configuredFrom, options);
+        }
+    }
+
+    /// <summary>The limit the endpoint is at for a request of <paramref name="tokens"/> tokens, or null when it has room.</summary>
+    public string? AtLimit(long tokens)
+    {
+        Roll();
+        if (Volatile.Read(ref _requests) is { } requests && !IsAcquired(requests.AttemptAcquire(0)))
+        {
+            return $"RequestsPerMinute ({_requestLimit}) reached";
+        }
+
+        if (_tokenLimit > 0 && !TokensFit(tokens))
+        {
+            return $"TokensPerMinute ({_tokenLimit}) reached";
+        }
+
+        if (_concurrency is { } concurrency && !IsAcquired(concurrency.AttemptAcquire(0)))
+        {
+            return $"MaxConcurrency ({_concurrencyLimit}) reached";
+        }
+
+        return null;
+    }
+
+    /// <summary>Takes one request, the token estimate and a concurrency slot; null (and nothing taken) when any limit is reached.</summary>
+    public LimitLease? TryAcquire(long tokens)
+    {
+        Roll();
+        RateLimitLease? concurrency = null;
+        if (_concurrency is { } limiter)
+        {
+            concurrency = limiter.AttemptAcquire(1);
+            if (!concurrency.IsAcquired)
+            {
+                concurrency.Dispose();
+                return null;
+            }
+        }
+
+        long window;
+        lock (_gate)
+        {
+            if (_tokenLimit > 0 && !TokensFit(tokens))
+            {
+                concurrency?.Dispose();
+                return null;
+            }
+
+            if (_requests is { } requests && !IsAcquired(requests.AttemptAcquire(1)))
+            {
+                concurrency?.Dispose();
+                return null;
+            }
+
+            if (_tokenLimit > 0)
+            {
+                _tokensUsed += tokens;
+            }
+
+            window = _windowNumber;
+        }
+
+        return new LimitLease(this, concurrency, _tokenLimit > 0 ? tokens : 0, window);
+    }
+
+    /// <summary>Gets the requests left in the current minute; null without that limit.</summary>
+    public int? RequestsLeft
+    {
+        get
+        {
+            Roll();
+            return Volatile.Read(ref _requests)?.GetStatistics()?.CurrentAvailablePermits is { } left ? (int)left : null;
+        }
+    }
+
+    /// <summary>Gets the tokens left in the current minute; null without that limit.</summary>
+    public long? TokensLeft
+    {
+        get
+        {
+            Roll();
+            return _tokenLimit > 0 ? Math.Max(0, _tokenLimit - Volatile.Read(ref _tokensUsed)) : null;
+        }
+    }
+
+    /// <summary>Gets the free concurrency slots; null without that limit.</summary>
+    public int? ConcurrencyLeft => _concurrency?.GetStatistics()?.CurrentAvailablePermits is { } left ? (int)left : null;
+
+    /// <summary>Gets when (a timestamp) the current minute ends.</summary>
+    public long WindowEndsAt => Volatile.Read(ref _windowStart) + _window;
+
+    /// <summary>A task that completes when a slot or a reservation is given back.</summary>
+    public Task Released
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_released ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _requests?.Dispose();
+        _concurrency?.Dispose();
+    }
+
+    /// <summary>Gives back a concurrency slot and corrects the token reservation to what was used, if still in the same minute.</summary>
+    internal void Return(RateLimitLease? concurrency, long reserved, long used, long window)
+    {
+        concurrency?.Dispose();
+        TaskCompletionSource? released;
+        lock (_gate)
+        {
+            if (reserved > 0 && window == _windowNumber)
+            {
+                _tokensUsed = Math.Max(0, _tokensUsed - reserved + used);
+            }
+
+            released = _released;
+            _released = null;
+        }
+
+        released?.TrySetResult();
+    }
+
+    private bool TokensFit(long tokens)
+    {
+        long used = Volatile.Read(ref _tokensUsed);
+        return used == 0 || used + tokens <= _tokenLimit; // one request larger than the limit still passes alone
+    }
+
+    private void Roll()
+    {
+        long now = _time.GetTimestamp();
+        if (now - Volatile.Read(ref _windowStart) < _window)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            long elapsed = now - _windowStart;
+            if (elapsed < _window)
+            {
+                return;
+            }
+
+            _windowStart += elapsed / _window * _window;
+            _windowNumber++;
+            _tokensUsed = 0;
+
+            // A fresh window rather than TryReplenish, which measures the window on the real clock. Without
+            // auto-replenishment the old limiter holds no timer; a reader that still has it sees a full window at worst.
+            Volatile.Write(ref _requests, NewRequestWindow());
+        }
+    }
+
+    private FixedWindowRateLimiter? NewRequestWindow() => _requestLimit > 0
+        ? new FixedWindowRateLimiter(new() { PermitLimit = _requestLimit, Window = TimeSpan.FromMinutes(1), AutoReplenishment = false, QueueLimit = 0 })
+        : null;
+
+    private static bool IsAcquired(RateLimitLease lease)
+    {
+        bool acquired = lease.IsAcquired;
+        lease.Dispose();
+        return acquired;
+    }
+}

@@ -58,6 +58,7 @@ internal static class CacheKeyBuilder
             }
 
             WriteOptions(writer, options);
+            WriteConstraints(writer, hints);
             ReadOnlySpan<byte> written = writer.Written;
             key = new CacheKey(
                 XxHash128.HashToUInt128(written),
@@ -252,6 +253,39 @@ internal static class CacheKeyBuilder
         }
 
         WriteProperties(writer, options.AdditionalProperties, skip: ChatOptionsRoutingExtensions.PropertyKey);
+    }
+
+    /// <summary>
+    /// The request's constraints on where its answer may come from (regions, endpoints, data policy, prices): a request
+    /// restricted to "eu" never receives an answer cached for one that was not.
+    /// </summary>
+    private static void WriteConstraints(CanonicalWriter writer, RoutingHints? hints)
+    {
+        writer.Tag((byte)'C');
+        WriteSet(writer, hints?.AllowedRegions);
+        WriteSet(writer, hints?.OnlyEndpoints);
+        WriteSet(writer, hints?.IgnoreEndpoints);
+        writer.Bool(hints?.RequireZeroDataRetention ?? false);
+        writer.Bool(hints?.RequireNoTraining ?? false);
+        writer.Double((double?)hints?.MaxInputCostPerMillionTokens);
+        writer.Double((double?)hints?.MaxOutputCostPerMillionTokens);
+        writer.Double((double?)hints?.MaxRequestCost);
+    }
+
+    private static void WriteSet(CanonicalWriter writer, IList<string>? values)
+    {
+        writer.Int(values?.Count ?? -1);
+        if (values is null || values.Count == 0)
+        {
+            return;
+        }
+
+        string[] sorted = [.. values.Select(static v => v.ToUpperInvariant())];
+        Array.Sort(sorted, StringComparer.Ordinal);
+        foreach (string value in sorted)
+        {
+            writer.String(value);
+        }
     }
 
     private static void WriteArguments(CanonicalWriter writer, IDictionary<string, object?>? arguments)

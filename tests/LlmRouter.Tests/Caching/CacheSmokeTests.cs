@@ -88,4 +88,33 @@ public sealed class CacheSmokeTests
         Assert.Equal("streamed answer", merged.Text);
         Assert.Equal(CacheResult.Hit, merged.GetRoutingInfo()!.Cache);
     }
+
+    [Fact]
+    public async Task RegionRestrictedRequest_NeverGetsAnAnswerCachedForAnUnrestrictedOne()
+    {
+        var us = new ScriptedChatClient("us").Answers("from us", always: true);
+        var eu = new ScriptedChatClient("eu").Answers("from eu", always: true);
+        using RouterChatClient router = RouterFactory.Create(
+            _time,
+            o =>
+            {
+                o.Cache.Enabled = true;
+                o.Strategy = RoutingStrategy.Ordered;
+            },
+            null,
+            ("us", us, e => e.Region = "us-east"),
+            ("eu", eu, e => e.Region = "eu-west"));
+
+        ChatResponse open = await router.GetResponseAsync(RouterFactory.Hello(), new ChatOptions(), TestContext.Current.CancellationToken);
+        ChatResponse restricted = await router.GetResponseAsync(
+            RouterFactory.Hello(), new ChatOptions().WithRouting(r => r.AllowedRegions = ["eu"]), TestContext.Current.CancellationToken);
+        ChatResponse restrictedAgain = await router.GetResponseAsync(
+            RouterFactory.Hello(), new ChatOptions().WithRouting(r => r.AllowedRegions = ["EU"]), TestContext.Current.CancellationToken);
+
+        Assert.Equal("from us", open.Text);
+        Assert.Equal("from eu", restricted.Text);
+        Assert.Equal(CacheResult.Miss, restricted.GetRoutingInfo()!.Cache);
+        Assert.Equal(CacheResult.Hit, restrictedAgain.GetRoutingInfo()!.Cache);
+        Assert.Equal("from eu", restrictedAgain.Text);
+    }
 }

@@ -33,7 +33,8 @@ public sealed class RetryOptions
     /// <remarks>
     /// Default 0.1: over <see cref="BudgetWindow"/>, extra attempts may add at most 10% to the requests, plus
     /// <see cref="BudgetMinPerSecond"/>. Between 0 and 10. When the budget is spent, a request makes its first attempt
-    /// and at most one failover to another endpoint, no retry and no hedge, and its routing information says so
+    /// and at most one failover, to an endpoint it has not tried that is succeeding now (not open, not rate-limited, at
+    /// least half of its recent attempts successful), no retry and no hedge, and its routing information says so
     /// (<see cref="RoutingInfo.RetryBudgetExhausted"/>). A provider outage then cannot turn into a retry storm.
     /// </remarks>
     public double BudgetRatio { get; set; } = 0.1;

@@ -39,6 +39,13 @@ internal sealed class ConstraintFilter
             _ = _runtime.Options.Constraints.Tenants.TryGetValue(tenantName, out tenant);
         }
 
+        // The common case costs nothing: no endpoint restricts what it serves (capabilities, limits) and the request
+        // and its tenant restrict nothing, so every candidate stays, in order.
+        if (tenant is null && !Constrains(hints) && !AnyEndpointRestricts(candidates))
+        {
+            return new ConstrainedCandidates(candidates, null, RoutingSort.Default, 0, false);
+        }
+
         var facts = new RequestFacts(messages, options);
         List<EndpointExclusion>? excluded = null;
         int kept = 0;
@@ -116,6 +123,30 @@ internal sealed class ConstraintFilter
 
         _ = text.Append(" Relax the request's routing hints or its tenant's constraints, or add an endpoint that meets them.");
         return new NoEndpointAvailableException(text.ToString()) { Exclusions = exclusions };
+    }
+
+    private static bool Constrains(RoutingHints? hints) =>
+        hints is not null &&
+        (hints.OnlyEndpoints is not null || hints.IgnoreEndpoints is not null || hints.AllowedRegions is not null ||
+         hints.RequireZeroDataRetention || hints.RequireNoTraining || hints.MaxInputCostPerMillionTokens is not null ||
+         hints.MaxOutputCostPerMillionTokens is not null || hints.MaxRequestCost is not null || hints.Sort != RoutingSort.Default ||
+         hints.PreferredMaxLatency is not null || hints.NoFallbacks);
+
+    /// <summary>Whether any candidate may refuse a request by itself: a missing capability, an output or context cap, a rate or concurrency limit.</summary>
+    private static bool AnyEndpointRestricts(RouterEndpoint[] candidates)
+    {
+        foreach (RouterEndpoint endpoint in candidates)
+        {
+            EndpointOptions options = endpoint.Options;
+            if (!options.SupportsToolCalling || !options.SupportsImageInput || !options.SupportsJsonSchema ||
+                options.MaxOutputTokens is not null || options.ContextWindowTokens is not null ||
+                options.RequestsPerMinute is not null || options.TokensPerMinute is not null || options.MaxConcurrency is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private EndpointExclusion? Check(RouterEndpoint endpoint, RoutingHints? hints, TenantOptions? tenant, ref RequestFacts facts)

@@ -8,7 +8,7 @@ internal static class FaultSchedule
 
     public static List<FaultWindow> For(int providerIndex, ChaosOptions options)
     {
-        var random = new Random(HashCode.Combine(options.Seed, providerIndex, 0x5eed));
+        var random = new Random(unchecked((options.Seed * 7919) + (providerIndex * 104729) + 0x5eed));
         TimeSpan total = TimeSpan.FromDays(options.Days);
         var windows = new List<FaultWindow>();
         bool mixed = options.Scenario == Scenario.Mixed;

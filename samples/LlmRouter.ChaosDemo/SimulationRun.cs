@@ -18,7 +18,7 @@ internal static class SimulationRun
         SimulatedProvider[] providers =
         [
             .. ProviderProfile.All.Select((profile, i) =>
-                new SimulatedProvider(profile, faults[i], time, HashCode.Combine(options.Seed, i), drops: options.Scenario == Scenario.Mixed)),
+                new SimulatedProvider(profile, faults[i], time, unchecked((options.Seed * 31) + i + 1), drops: options.Scenario == Scenario.Mixed)),
         ];
 
         using ServiceProvider? services = system is SystemKind.LlmRouter or SystemKind.LlmRouterHedged ? BuildRouter(time, providers, system) : null;

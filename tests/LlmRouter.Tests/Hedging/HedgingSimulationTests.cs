@@ -7,6 +7,7 @@ namespace LlmRouter.Tests.Hedging;
 /// The tail-latency simulation: a primary that answers in 100 ms 95% of the time and in 5 s otherwise, a healthy
 /// secondary (100–150 ms), 2,000 sequential requests in virtual time, without and with hedging.
 /// </summary>
+[Collection(LlmRouter.Tests.Reliability.IsolatedReliabilityDefinition.Name)]
 public sealed class HedgingSimulationTests
 {
     private const int Requests = 2000;

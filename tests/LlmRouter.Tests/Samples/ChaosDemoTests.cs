@@ -3,6 +3,7 @@ using LlmRouter.ChaosDemo;
 namespace LlmRouter.Tests.Samples;
 
 /// <summary>The chaos demo, the README's main job: its arguments, its reproducibility, and what it measures.</summary>
+[Collection(LlmRouter.Tests.Reliability.IsolatedReliabilityDefinition.Name)]
 public sealed class ChaosDemoTests
 {
     [Theory]

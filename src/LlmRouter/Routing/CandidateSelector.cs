@@ -147,7 +147,10 @@ internal sealed class CandidateSelector
 
             using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                changes.Add(Task.Delay(time.GetElapsedTime(now, wakeAt), time, stop.Token));
+                // Task.Delay counts whole milliseconds: a shorter wait would complete at once, and this loop would
+                // spin without the clock moving. Round up.
+                TimeSpan wait = TimeSpan.FromMilliseconds(Math.Ceiling(time.GetElapsedTime(now, wakeAt).TotalMilliseconds));
+                changes.Add(Task.Delay(wait, time, stop.Token));
                 _ = await Task.WhenAny(changes).ConfigureAwait(false);
 #pragma warning disable CA1849 // Cancelling a timer is cheap; CancelAsync would hop to the thread pool.
                 stop.Cancel();

@@ -46,6 +46,9 @@ internal sealed class ResponseCache : IDisposable
         ? (statistics.CurrentEstimatedSize ?? 0, statistics.CurrentEntryCount)
         : (0, 0);
 
+    /// <summary>Gets how many shared calls and shared streams are in flight (both maps empty when nothing runs).</summary>
+    internal int InFlight => _flights.Count + _streamFlights.Count;
+
     public async Task<ChatResponse> GetResponseAsync(
         IList<ChatMessage> messages,
         ChatOptions? options,

@@ -94,7 +94,7 @@ public sealed class DelayedChatClient : IChatClient
 
     private async Task<ChatResponse> RespondAsync(CallRecord record, CancellationToken cancellationToken)
     {
-        await WaitAsync(record, Latency(record.Number), cancellationToken);
+        await WaitAsync(record, Latency(record.Number), cancellationToken).ConfigureAwait(false);
         if (Failure(record.Number) is { } failure)
         {
             End(record, CallOutcome.Failed);
@@ -113,7 +113,7 @@ public sealed class DelayedChatClient : IChatClient
     {
         try
         {
-            await Task.Delay(delay, _time, cancellationToken);
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -142,7 +142,7 @@ public sealed class DelayedChatClient : IChatClient
 
     private async IAsyncEnumerable<ChatResponseUpdate> PlayAsync(CallRecord record, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await WaitAsync(record, Latency(record.Number), cancellationToken);
+        await WaitAsync(record, Latency(record.Number), cancellationToken).ConfigureAwait(false);
         if (Failure(record.Number) is { } failure)
         {
             End(record, CallOutcome.Failed);
@@ -154,7 +154,7 @@ public sealed class DelayedChatClient : IChatClient
         {
             if (i > 0)
             {
-                await WaitAsync(record, ChunkInterval(record.Number), cancellationToken);
+                await WaitAsync(record, ChunkInterval(record.Number), cancellationToken).ConfigureAwait(false);
             }
 
             record.ChunksSent++;

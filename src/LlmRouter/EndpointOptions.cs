@@ -152,4 +152,12 @@ public sealed class EndpointOptions
     /// <summary>Gets or sets the most attempts in flight at once on this endpoint (a stream counts until it ends).</summary>
     /// <remarks>Default <see langword="null"/>: no limit. At least 1 when set.</remarks>
     public int? MaxConcurrency { get; set; }
+
+    /// <summary>Gets or sets the endpoint's spending caps per UTC hour, day and month.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no cap. An endpoint whose cap is spent is excluded from every plan
+    /// (<see cref="ExclusionReason.Budget"/>) until the period ends; past <see cref="ConstraintOptions.BudgetSoftThreshold"/>
+    /// it is placed behind the endpoints that are not.
+    /// </remarks>
+    public BudgetOptions? Budget { get; set; }
 }

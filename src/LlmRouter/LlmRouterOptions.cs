@@ -45,6 +45,9 @@ public sealed class LlmRouterOptions
     /// <summary>Gets the constraints on which endpoints may serve a request: per-tenant defaults, limits and budgets.</summary>
     public ConstraintOptions Constraints { get; } = new();
 
+    /// <summary>Gets the conversation-affinity settings: turns of one conversation stay on one endpoint while it is fit.</summary>
+    public AffinityOptions Affinity { get; } = new();
+
     /// <summary>Gets or sets the source of uniformly distributed random numbers in [0, 1) for jitter and weighted choices.</summary>
     /// <remarks>
     /// Default <see langword="null"/>: <see cref="Random.Shared"/>. Set a seeded source to make a run reproducible.

@@ -60,6 +60,7 @@ public sealed class RouterChatClient : IChatClient
         _runtime.Refresher = _refresher;
         _optionsSubscription = onOptionsChange?.Invoke(ApplyOptions);
         _telemetry.ObserveHealth(ReadHealth);
+        _telemetry.ObserveConstraints(GetBudgets, ReadHeadroom);
     }
 
     /// <summary>Gets the names of the endpoints, in registration order.</summary>
@@ -126,6 +127,41 @@ public sealed class RouterChatClient : IChatClient
         return snapshots;
     }
 
+    /// <summary>Gets the status of every spending cap: each tenant's and each endpoint's, per period, in the current UTC period.</summary>
+    /// <returns>One entry per cap set in the options (<see cref="TenantOptions.Budget"/>, <see cref="EndpointOptions.Budget"/>).</returns>
+    public IReadOnlyList<BudgetStatus> GetBudgets()
+    {
+        LlmRouterOptions options = _runtime.Options;
+        DateTimeOffset utcNow = _runtime.TimeProvider.GetUtcNow();
+        double soft = options.Constraints.BudgetSoftThreshold;
+        var statuses = new List<BudgetStatus>();
+        foreach ((string name, TenantOptions tenant) in options.Constraints.Tenants)
+        {
+            if (tenant?.Budget is { Any: true } budget)
+            {
+                statuses.AddRange(_runtime.Budgets.TenantAccount(name).Statuses(budget, utcNow, soft));
+            }
+        }
+
+        foreach (RouterEndpoint endpoint in _endpoints)
+        {
+            if (endpoint.Options.Budget is { Any: true } budget)
+            {
+                statuses.AddRange(endpoint.Spending.Statuses(budget, utcNow, soft));
+            }
+        }
+
+        return statuses;
+    }
+
+    /// <summary>Gets how conversation affinity fares: conversations remembered, returning turns that stayed or moved.</summary>
+    /// <returns>A copy of the counts now.</returns>
+    public AffinityStatistics GetAffinityStatistics()
+    {
+        AffinityMap conversations = _runtime.Conversations;
+        return new AffinityStatistics(conversations.Count, conversations.Stayed, conversations.Moved, conversations.Evicted, _runtime.ProviderState.Count);
+    }
+
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
@@ -179,6 +215,32 @@ public sealed class RouterChatClient : IChatClient
         foreach (RouterEndpoint endpoint in _endpoints)
         {
             yield return (endpoint.Name, endpoint.Health.StateAt(now));
+        }
+    }
+
+    private IEnumerable<(string Endpoint, string Limit, long Left)> ReadHeadroom()
+    {
+        foreach (RouterEndpoint endpoint in _endpoints)
+        {
+            if (endpoint.Limits is not { Any: true } limits)
+            {
+                continue;
+            }
+
+            if (limits.RequestsLeft is { } requests)
+            {
+                yield return (endpoint.Name, "requests", requests);
+            }
+
+            if (limits.TokensLeft is { } tokens)
+            {
+                yield return (endpoint.Name, "tokens", tokens);
+            }
+
+            if (limits.ConcurrencyLeft is { } slots)
+            {
+                yield return (endpoint.Name, "concurrency", slots);
+            }
         }
     }
 

@@ -39,11 +39,35 @@ internal sealed class ConstraintFilter
             _ = _runtime.Options.Constraints.Tenants.TryGetValue(tenantName, out tenant);
         }
 
+        // State held by one provider: the request goes to the endpoint that issued it and nowhere else.
+        string? pinnedTo = null;
+        string? pinReason = null;
+        if (options is { ConversationId: not null } or { ContinuationToken: not null })
+        {
+            pinReason = Pin(options, out pinnedTo);
+        }
+
         // The common case costs nothing: no endpoint restricts what it serves (capabilities, limits) and the request
         // and its tenant restrict nothing, so every candidate stays, in order.
-        if (tenant is null && !Constrains(hints) && !AnyEndpointRestricts(candidates))
+        if (pinReason is null && tenant is null && !Constrains(hints) && !AnyEndpointRestricts(candidates))
         {
             return new ConstrainedCandidates(candidates, null, RoutingSort.Default, 0, false);
+        }
+
+        // The tenant's caps come first: a spent budget refuses the request before anything else is weighed.
+        BudgetPressure pressure = BudgetPressure.None;
+        double softThreshold = _runtime.Options.Constraints.BudgetSoftThreshold;
+        DateTimeOffset utcNow = default;
+        if (tenant?.Budget is { Any: true } tenantBudget)
+        {
+            utcNow = _runtime.TimeProvider.GetUtcNow();
+            BudgetAccount account = _runtime.Budgets.TenantAccount(hints!.Tenant!);
+            if (account.FirstExceeded(tenantBudget, utcNow, softThreshold, out bool pastSoft) is { } period)
+            {
+                throw BudgetExceeded(account, period, tenantBudget.CapOf(period)!.Value, utcNow);
+            }
+
+            pressure |= pastSoft ? BudgetPressure.Tenant : BudgetPressure.None;
         }
 
         var facts = new RequestFacts(messages, options);
@@ -53,7 +77,11 @@ internal sealed class ConstraintFilter
         for (int i = 0; i < candidates.Length; i++)
         {
             RouterEndpoint endpoint = candidates[i];
-            if (Check(endpoint, hints, tenant, ref facts) is { } exclusion)
+            if (pinnedTo is not null && !string.Equals(endpoint.Name, pinnedTo, StringComparison.Ordinal))
+            {
+                (excluded ??= []).Add(new(endpoint.Name, ExclusionReason.ProviderState, $"the request continues state held by '{pinnedTo}'"));
+            }
+            else if (Check(endpoint, hints, tenant, ref facts, ref pressure, ref utcNow) is { } exclusion)
             {
                 (excluded ??= []).Add(exclusion);
             }
@@ -65,11 +93,17 @@ internal sealed class ConstraintFilter
         }
 
         RoutingSort sort = hints?.Sort is { } requested and not RoutingSort.Default ? requested : tenant?.Sort ?? RoutingSort.Default;
+        if (sort == RoutingSort.Default && (pressure & BudgetPressure.Tenant) != 0)
+        {
+            sort = RoutingSort.Price; // the tenant nears its cap: the cheapest endpoint that qualifies goes first
+            pressure |= BudgetPressure.SortedByPrice;
+        }
+
         double preferred = hints?.PreferredMaxLatency is { } latency && latency > TimeSpan.Zero ? latency.TotalMilliseconds : 0;
-        bool noFallbacks = (hints?.NoFallbacks ?? false) || (tenant?.NoFallbacks ?? false);
+        bool noFallbacks = (hints?.NoFallbacks ?? false) || (tenant?.NoFallbacks ?? false) || pinReason is not null;
         if (excluded is null)
         {
-            return new ConstrainedCandidates(candidates, null, sort, preferred, noFallbacks);
+            return new ConstrainedCandidates(candidates, null, sort, preferred, noFallbacks, pressure, pinReason);
         }
 
         var left = new RouterEndpoint[kept];
@@ -81,7 +115,46 @@ internal sealed class ConstraintFilter
             }
         }
 
-        return new ConstrainedCandidates(left, [.. excluded], sort, preferred, noFallbacks);
+        return new ConstrainedCandidates(left, [.. excluded], sort, preferred, noFallbacks, pressure, pinReason);
+    }
+
+    /// <summary>Which endpoint holds the request's provider-side state, and the reason the plan says.</summary>
+    /// <remarks>
+    /// An id the router did not see issued (issued before a restart, or through another client) names no endpoint: the
+    /// request then goes to its plan's first endpoint only, never to a second one that would lack the state.
+    /// </remarks>
+    private string Pin(ChatOptions options, out string? pinnedTo)
+    {
+        long now = _runtime.TimeProvider.GetTimestamp();
+        string what = options.ConversationId is not null ? "ConversationId" : "ContinuationToken";
+        ulong key = options.ConversationId is { } id ? ConversationKey.OfConversationId(id) : ConversationKey.OfContinuationToken(options.ContinuationToken!);
+        pinnedTo = _runtime.ProviderState.Lookup(key, now);
+        return pinnedTo is not null
+            ? $"pinned to the endpoint that issued the request's {what}"
+            : $"the request's {what} was not issued through this router: its first choice only, no fallbacks";
+    }
+
+    /// <summary>Whether the endpoint spent more than the soft threshold of one of its caps (and none entirely).</summary>
+    public bool PastSoftThreshold(RouterEndpoint endpoint)
+    {
+        if (endpoint.Options.Budget is not { Any: true } budget)
+        {
+            return false;
+        }
+
+        _ = endpoint.Spending.FirstExceeded(budget, _runtime.TimeProvider.GetUtcNow(), _runtime.Options.Constraints.BudgetSoftThreshold, out bool pastSoft);
+        return pastSoft;
+    }
+
+    private static BudgetExceededException BudgetExceeded(BudgetAccount account, BudgetPeriod period, decimal cap, DateTimeOffset utcNow)
+    {
+        decimal spent = account.Spent(period, utcNow);
+        DateTimeOffset resets = BudgetAccount.Bounds(period, utcNow).End;
+        string text = string.Create(
+            CultureInfo.InvariantCulture,
+            $"Tenant '{account.Name}' spent {spent:0.######} of its {period.ToString().ToLowerInvariant()} cap {cap} (Constraints:Tenants:{account.Name}:Budget:Per{period}); " +
+            $"its requests are refused until the period ends at {resets:u}. Raise the cap, or wait.");
+        return new BudgetExceededException(text) { Tenant = account.Name, Period = period, Spent = spent, Cap = cap, ResetsAt = resets };
     }
 
     /// <summary>Whether waiting could help: some endpoint was excluded only by a rate or concurrency limit.</summary>
@@ -140,7 +213,8 @@ internal sealed class ConstraintFilter
             EndpointOptions options = endpoint.Options;
             if (!options.SupportsToolCalling || !options.SupportsImageInput || !options.SupportsJsonSchema ||
                 options.MaxOutputTokens is not null || options.ContextWindowTokens is not null ||
-                options.RequestsPerMinute is not null || options.TokensPerMinute is not null || options.MaxConcurrency is not null)
+                options.RequestsPerMinute is not null || options.TokensPerMinute is not null || options.MaxConcurrency is not null ||
+                options.Budget is { Any: true })
             {
                 return true;
             }
@@ -149,7 +223,8 @@ internal sealed class ConstraintFilter
         return false;
     }
 
-    private EndpointExclusion? Check(RouterEndpoint endpoint, RoutingHints? hints, TenantOptions? tenant, ref RequestFacts facts)
+    private EndpointExclusion? Check(
+        RouterEndpoint endpoint, RoutingHints? hints, TenantOptions? tenant, ref RequestFacts facts, ref BudgetPressure pressure, ref DateTimeOffset utcNow)
     {
         EndpointOptions options = endpoint.Options;
         string name = endpoint.Name;
@@ -231,6 +306,21 @@ internal sealed class ConstraintFilter
             {
                 return new(name, ExclusionReason.Price, $"the request's estimated cost {cost.ToString("0.######", CultureInfo.InvariantCulture)} is above the cap {costCap}");
             }
+        }
+
+        // The endpoint's own spending caps.
+        if (options.Budget is { Any: true } budget)
+        {
+            utcNow = utcNow == default ? _runtime.TimeProvider.GetUtcNow() : utcNow;
+            if (endpoint.Spending.FirstExceeded(budget, utcNow, _runtime.Options.Constraints.BudgetSoftThreshold, out bool pastSoft) is { } period)
+            {
+                decimal cap = budget.CapOf(period)!.Value;
+                return new(name, ExclusionReason.Budget, string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"spent {endpoint.Spending.Spent(period, utcNow):0.######} of its {period.ToString().ToLowerInvariant()} cap {cap} until {BudgetAccount.Bounds(period, utcNow).End:u}"));
+            }
+
+            pressure |= pastSoft ? BudgetPressure.Endpoint : BudgetPressure.None;
         }
 
         // Rate and concurrency limits: an endpoint at one is passed over (the attempt takes its share when it starts).

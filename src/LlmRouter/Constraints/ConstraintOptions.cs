@@ -15,4 +15,12 @@ public sealed class ConstraintOptions
     /// then fails with <see cref="EndpointLimitsReachedException"/> naming the limits hit.
     /// </remarks>
     public TimeSpan LimitMaxWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets the share of a spending cap past which routing favours cheaper endpoints.</summary>
+    /// <remarks>
+    /// Default 0.8. Greater than 0 and at most 1. Past it, a tenant's requests are ordered by estimated cost (unless the
+    /// request or the tenant sets its own <see cref="RoutingSort"/>), and an endpoint past it on its own cap is placed
+    /// behind the endpoints that are not.
+    /// </remarks>
+    public double BudgetSoftThreshold { get; set; } = 0.8;
 }

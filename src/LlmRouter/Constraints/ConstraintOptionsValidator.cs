@@ -22,6 +22,28 @@ internal sealed class ConstraintOptionsValidator : IValidateOptions<LlmRouterOpt
             errors.Add($"Constraints:LimitMaxWait must be between 0 and {LlmRouterOptionsValidator.MaxDuration} (was {wait}).");
         }
 
+        AffinityOptions affinity = options.Affinity;
+        if (affinity.MaxConversations is < 1 or > 10_000_000)
+        {
+            errors.Add($"Affinity:MaxConversations must be between 1 and 10000000 (was {affinity.MaxConversations}).");
+        }
+
+        if (affinity.TimeToLive < TimeSpan.FromSeconds(1) || affinity.TimeToLive > TimeSpan.FromDays(30))
+        {
+            errors.Add($"Affinity:TimeToLive must be between 1 second and 30 days (was {affinity.TimeToLive}).");
+        }
+
+        if (affinity.ProviderStateTimeToLive < TimeSpan.FromSeconds(1) || affinity.ProviderStateTimeToLive > TimeSpan.FromDays(365))
+        {
+            errors.Add($"Affinity:ProviderStateTimeToLive must be between 1 second and 365 days (was {affinity.ProviderStateTimeToLive}).");
+        }
+
+        double soft = options.Constraints.BudgetSoftThreshold;
+        if (!(soft > 0 && soft <= 1))
+        {
+            errors.Add($"Constraints:BudgetSoftThreshold must be greater than 0 and at most 1 (was {soft}).");
+        }
+
         foreach ((string tenantName, TenantOptions tenant) in options.Constraints.Tenants)
         {
             string prefix = $"Constraints:Tenants '{tenantName}': ";
@@ -37,6 +59,7 @@ internal sealed class ConstraintOptionsValidator : IValidateOptions<LlmRouterOpt
             CheckPrice(prefix + "MaxInputCostPerMillionTokens", tenant.MaxInputCostPerMillionTokens, errors);
             CheckPrice(prefix + "MaxOutputCostPerMillionTokens", tenant.MaxOutputCostPerMillionTokens, errors);
             CheckPrice(prefix + "MaxRequestCost", tenant.MaxRequestCost, errors);
+            CheckBudget(prefix + "Budget", tenant.Budget, errors);
             if (!Enum.IsDefined(tenant.Sort))
             {
                 errors.Add($"{prefix}Sort '{tenant.Sort}' is not a RoutingSort; use one of: {string.Join(", ", Enum.GetNames<RoutingSort>())}.");
@@ -62,6 +85,19 @@ internal sealed class ConstraintOptionsValidator : IValidateOptions<LlmRouterOpt
         CheckLimit(prefix + "RequestsPerMinute", endpoint.RequestsPerMinute, errors);
         CheckLimit(prefix + "TokensPerMinute", endpoint.TokensPerMinute, errors);
         CheckLimit(prefix + "MaxConcurrency", endpoint.MaxConcurrency, errors);
+        CheckBudget(prefix + "Budget", endpoint.Budget, errors);
+    }
+
+    private static void CheckBudget(string field, BudgetOptions? budget, List<string> errors)
+    {
+        if (budget is null)
+        {
+            return;
+        }
+
+        CheckPrice(field + ":PerHour", budget.PerHour, errors);
+        CheckPrice(field + ":PerDay", budget.PerDay, errors);
+        CheckPrice(field + ":PerMonth", budget.PerMonth, errors);
     }
 
     private static void CheckLimit(string field, int? value, List<string> errors)

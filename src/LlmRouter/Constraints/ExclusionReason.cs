@@ -26,4 +26,10 @@ public enum ExclusionReason
 
     /// <summary>The endpoint is open (failing), or half-open with a probe in flight.</summary>
     Health,
+
+    /// <summary>
+    /// The request continues state held by another endpoint (<see cref="Microsoft.Extensions.AI.ChatOptions.ConversationId"/>,
+    /// <see cref="Microsoft.Extensions.AI.ChatOptions.ContinuationToken"/>): only the endpoint that issued it may serve it.
+    /// </summary>
+    ProviderState,
 }

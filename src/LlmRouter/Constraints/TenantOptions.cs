@@ -47,4 +47,11 @@ public sealed class TenantOptions
     /// <summary>Gets or sets a value indicating whether the tenant's requests are served by their plan's first endpoint only.</summary>
     /// <remarks>Default <see langword="false"/>. See <see cref="RoutingHints.NoFallbacks"/>.</remarks>
     public bool NoFallbacks { get; set; }
+
+    /// <summary>Gets or sets the tenant's spending caps per UTC hour, day and month.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: no cap. When a cap is spent, the tenant's requests fail with
+    /// <see cref="BudgetExceededException"/> before any endpoint is called, until the period ends.
+    /// </remarks>
+    public BudgetOptions? Budget { get; set; }
 }

@@ -60,6 +60,7 @@ internal sealed class FailoverExecutor
             runner.Accept();
             RoutingInfoExtensions.Attach(response, session.OnSuccess(done.Entry, duration));
             session.RecordSuccess(done.Entry, duration, null, response.Usage);
+            _runtime.RememberProviderState(response.ConversationId, response.ContinuationToken, done.Entry.Endpoint);
             return response;
         }
 

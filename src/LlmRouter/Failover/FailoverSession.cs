@@ -31,6 +31,12 @@ internal sealed class FailoverSession
     private bool _freeFailoverUsed;
     private long _tokenReservation = -1;
 
+    /// <summary>The spending account of the request's tenant, when it has settings; null otherwise.</summary>
+    private readonly BudgetAccount? _tenantAccount;
+
+    private ulong _conversation;
+    private bool _returning;
+
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
     /// <param name="streaming">Whether the request streams.</param>
@@ -54,6 +60,12 @@ internal sealed class FailoverSession
         _selector = selector;
         _messages = messages;
         _options = options;
+        if (options?.AdditionalProperties is not null && options.GetRoutingHints()?.Tenant is { } tenant &&
+            runtime.Options.Constraints.Tenants.ContainsKey(tenant))
+        {
+            _tenantAccount = runtime.Budgets.TenantAccount(tenant);
+        }
+
         Enqueue(request);
         runtime.RetryBudget.OnRequest();
     }
@@ -289,6 +301,8 @@ internal sealed class FailoverSession
 
     private void Enqueue(RoutedRequest request)
     {
+        _conversation = request.Conversation;
+        _returning = request.Returning;
         if (_list is null && QueueCount == 0)
         {
             _plan = request.Candidates; // read only: shared with the decision
@@ -408,6 +422,19 @@ internal sealed class FailoverSession
             Log.HealthChanged(_runtime.Logger, endpoint.Name, state, slow ? "slow responses" : "success");
         }
 
+        if (_conversation != ConversationKey.None)
+        {
+            // The conversation sticks to the endpoint that served this turn, wherever the previous one went.
+            AffinityOptions affinity = _runtime.Options.Affinity;
+            long now = _runtime.TimeProvider.GetTimestamp();
+            long expires = now + (long)(affinity.TimeToLive.TotalSeconds * _runtime.TimeProvider.TimestampFrequency);
+            string? previous = _runtime.Conversations.Remember(_conversation, endpoint.Name, now, expires, affinity.MaxConversations, _returning);
+            if (_returning && previous is not null)
+            {
+                _runtime.Telemetry.AffinityTurn(endpoint.Name, stayed: string.Equals(previous, endpoint.Name, StringComparison.Ordinal));
+            }
+        }
+
         // The list itself, not a copy: after the serving attempt only a stream's failure may add to it, and then the
         // caller gets that failure, not this information.
         return new RoutingInfo(endpoint.Name, Attempts, _decision, BudgetExhausted);
@@ -469,6 +496,15 @@ internal sealed class FailoverSession
         EndpointOptions prices = endpoint.Options;
         long input = usage?.InputTokenCount ?? 0;
         long output = usage?.OutputTokenCount ?? 0;
+        decimal cost = UsageCost.Of(prices, usage);
+        if (cost > 0)
+        {
+            // Every attempt that reported usage is billed, failed and cancelled ones included: the provider bills them.
+            DateTimeOffset utcNow = _runtime.TimeProvider.GetUtcNow();
+            endpoint.Spending.Add(cost, utcNow);
+            _tenantAccount?.Add(cost, utcNow);
+        }
+
         var sample = new AttemptSample
         {
             Timestamp = _runtime.TimeProvider.GetTimestamp(),
@@ -476,7 +512,8 @@ internal sealed class FailoverSession
             TimeToFirstTokenMs = timeToFirstToken is { } ttft ? (float)ttft.TotalMilliseconds : float.NaN,
             InputTokens = (int)Math.Min(int.MaxValue, input),
             OutputTokens = (int)Math.Min(int.MaxValue, output),
-            Cost = (float)UsageCost.Of(prices, usage),
+            CachedInputTokens = (int)Math.Clamp(usage?.CachedInputTokenCount ?? 0, 0, Math.Min(input, int.MaxValue)),
+            Cost = (float)cost,
             Outcome = outcome,
             Flags = (byte)(flags | (_streaming ? AttemptSample.StreamedFlag : 0)),
         };

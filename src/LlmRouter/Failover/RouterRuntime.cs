@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
 namespace LlmRouter;
@@ -45,6 +46,37 @@ internal sealed class RouterRuntime
 
     /// <summary>Gets the router-wide budget of extra attempts (retries, failovers, hedges, continuations).</summary>
     public RetryBudget RetryBudget { get; }
+
+    /// <summary>Gets the tenants' spending accounts (endpoints keep theirs in <see cref="RouterEndpoint.Spending"/>).</summary>
+    public BudgetLedger Budgets { get; } = new();
+
+    /// <summary>Gets the conversations' endpoints, for affinity.</summary>
+    public AffinityMap Conversations { get; } = new();
+
+    /// <summary>Gets the endpoints that issued conversation ids and continuation tokens: requests carrying one are pinned there.</summary>
+    public AffinityMap ProviderState { get; } = new();
+
+    /// <summary>Remembers which endpoint issued a conversation id or a continuation token seen in a response.</summary>
+    public void RememberProviderState(string? conversationId, ResponseContinuationToken? continuationToken, RouterEndpoint endpoint)
+    {
+        if (conversationId is null && continuationToken is null)
+        {
+            return;
+        }
+
+        AffinityOptions affinity = Options.Affinity;
+        long now = TimeProvider.GetTimestamp();
+        long expires = now + (long)(affinity.ProviderStateTimeToLive.TotalSeconds * TimeProvider.TimestampFrequency);
+        if (conversationId is not null)
+        {
+            _ = ProviderState.Remember(ConversationKey.OfConversationId(conversationId), endpoint.Name, now, expires, affinity.MaxConversations, returning: false);
+        }
+
+        if (continuationToken is not null)
+        {
+            _ = ProviderState.Remember(ConversationKey.OfContinuationToken(continuationToken), endpoint.Name, now, expires, affinity.MaxConversations, returning: false);
+        }
+    }
 
     public TimeSpan AttemptTimeoutFor(RouterEndpoint endpoint) => endpoint.Options.AttemptTimeout ?? Options.AttemptTimeout;
 

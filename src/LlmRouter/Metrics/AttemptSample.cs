@@ -15,6 +15,9 @@ internal struct AttemptSample
 
     public int OutputTokens;
 
+    /// <summary>The part of <see cref="InputTokens"/> read from the provider's prompt cache.</summary>
+    public int CachedInputTokens;
+
     public float Cost;
 
     /// <summary>0 for success, else the <see cref="FailureKind"/> plus 1.</summary>

@@ -100,6 +100,8 @@ internal sealed class EndpointMetrics
         double decayedSuccess = 0;
         double decayedTotal = 0;
         double outputTokens = 0;
+        double inputTokens = 0;
+        double cachedInputTokens = 0;
         double successSeconds = 0;
         double recentSum = 0;
         int recent = 0;
@@ -153,6 +155,8 @@ internal sealed class EndpointMetrics
             succeeded++;
             decayedSuccess += weight;
             outputTokens += sample.OutputTokens;
+            inputTokens += sample.InputTokens;
+            cachedInputTokens += sample.CachedInputTokens;
             successSeconds += sample.LatencyMs / 1000.0;
             if ((sample.Flags & AttemptSample.StreamedFlag) == 0)
             {
@@ -203,6 +207,7 @@ internal sealed class EndpointMetrics
             DecayedSuccess = decayedTotal > 0 ? decayedSuccess / decayedTotal : double.NaN,
             TokensPerSecondValue = successSeconds > 0 ? outputTokens / successSeconds : double.NaN,
             AverageOutputTokens = succeeded > 0 ? outputTokens / succeeded : double.NaN,
+            CachedInputRatioValue = inputTokens > 0 ? cachedInputTokens / inputTokens : double.NaN,
         };
 
         Volatile.Write(ref _snapshot, snapshot);

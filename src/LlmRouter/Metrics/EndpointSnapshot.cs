@@ -65,6 +65,13 @@ public sealed class EndpointSnapshot
     /// <summary>Gets the output tokens per second of successful attempts in the window.</summary>
     public double? OutputTokensPerSecond => double.IsNaN(TokensPerSecondValue) ? null : TokensPerSecondValue;
 
+    /// <summary>Gets the share of input tokens the provider read from its prompt cache, over the window's successful attempts.</summary>
+    /// <remarks>
+    /// From <see cref="Microsoft.Extensions.AI.UsageDetails.CachedInputTokenCount"/>; <see langword="null"/> while no attempt
+    /// reported input tokens. Cost estimates price this share of a request's input at the cached-input price.
+    /// </remarks>
+    public double? CachedInputRatio => double.IsNaN(CachedInputRatioValue) ? null : CachedInputRatioValue;
+
     /// <summary>Gets the attempts in flight when the snapshot was taken.</summary>
     public int InFlight { get; internal init; }
 
@@ -124,6 +131,9 @@ public sealed class EndpointSnapshot
     internal double TokensPerSecondValue { get; init; } = double.NaN;
 
     internal double AverageOutputTokens { get; init; } = double.NaN;
+
+    /// <summary>The share of successful attempts' input tokens read from the provider's prompt cache, in the window; NaN without usage.</summary>
+    internal double CachedInputRatioValue { get; init; } = double.NaN;
 
     /// <summary>Gets how many attempts since the router started failed with the given kind.</summary>
     /// <param name="kind">The failure kind.</param>

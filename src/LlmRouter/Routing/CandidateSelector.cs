@@ -51,10 +51,10 @@ internal sealed class CandidateSelector
                 : throw ConstraintFilter.NoneLeft(constrained.Exclusions!);
         }
 
-        RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
+        RoutedRequest request = Plan(constrained, messages, forwarded, streaming, hints);
         return request.Candidates.Length > 0
             ? ValueTask.FromResult(request)
-            : WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken);
+            : WaitForRecoveryAsync(constrained, messages, forwarded, streaming, hints, cancellationToken);
     }
 
     /// <summary>Every candidate left is at a rate or concurrency limit: waits for a minute to roll over or a slot to free, up to the limit wait.</summary>
@@ -81,10 +81,10 @@ internal sealed class CandidateSelector
             if (constrained.Candidates.Length > 0)
             {
                 ChatOptions? forwarded = _groups.Forwarded(options, out _);
-                RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
+                RoutedRequest request = Plan(constrained, messages, forwarded, streaming, hints);
                 return request.Candidates.Length > 0
                     ? request
-                    : await WaitForRecoveryAsync(constrained, messages, forwarded, streaming, cancellationToken).ConfigureAwait(false);
+                    : await WaitForRecoveryAsync(constrained, messages, forwarded, streaming, hints, cancellationToken).ConfigureAwait(false);
             }
 
             long now = time.GetTimestamp();
@@ -112,7 +112,7 @@ internal sealed class CandidateSelector
     }
 
     private async ValueTask<RoutedRequest> WaitForRecoveryAsync(
-        ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, CancellationToken cancellationToken)
+        ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints, CancellationToken cancellationToken)
     {
         RouterEndpoint[] candidates = constrained.Candidates;
         TimeProvider time = _runtime.TimeProvider;
@@ -139,7 +139,7 @@ internal sealed class CandidateSelector
                 }
             }
 
-            RoutedRequest request = Plan(constrained, messages, forwarded, streaming);
+            RoutedRequest request = Plan(constrained, messages, forwarded, streaming, hints);
             if (request.Candidates.Length > 0)
             {
                 return request;
@@ -161,10 +161,18 @@ internal sealed class CandidateSelector
         }
     }
 
-    private RoutedRequest Plan(in ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    private RoutedRequest Plan(in ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints)
     {
         RouterEndpoint[] candidates = constrained.Candidates;
         int count = candidates.Length;
+
+        // Conversation affinity: a pinned request (provider-held state) has its endpoint already.
+        ulong conversation = ConversationKey.None;
+        bool returning = false;
+        if (_runtime.Options.Affinity.Enabled && constrained.PinReason is null)
+        {
+            conversation = ConversationKey.Of(messages, hints, out returning);
+        }
 
         // The working entries live in a per-thread buffer: only what the explanation needs is copied out, into the
         // decision. Taken out while in use, so that a plan made on this thread meanwhile (a custom scorer calling a
@@ -177,7 +185,7 @@ internal sealed class CandidateSelector
         }
 
         Span<CandidateEntry> entries = buffer.AsSpan(0, count);
-        RoutingDecision decision = Decide(constrained, entries, messages, forwarded, streaming);
+        RoutingDecision decision = Decide(constrained, entries, messages, forwarded, streaming, returning ? conversation : ConversationKey.None);
 
         // Drop the references to endpoints, so that the buffer keeps no router alive.
         foreach (ref CandidateEntry entry in entries)
@@ -189,10 +197,11 @@ internal sealed class CandidateSelector
 
         // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
         RouterEndpoint[] plan = constrained.NoFallbacks && decision.Plan.Length > 1 ? [decision.Plan[0]] : decision.Plan;
-        return new RoutedRequest(plan, forwarded, decision);
+        return new RoutedRequest(plan, forwarded, decision, conversation, returning);
     }
 
-    private RoutingDecision Decide(in ConstrainedCandidates constrained, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming)
+    private RoutingDecision Decide(
+        in ConstrainedCandidates constrained, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, ulong returningConversation)
     {
         RouterEndpoint[] candidates = constrained.Candidates;
         long now = _runtime.TimeProvider.GetTimestamp();
@@ -208,8 +217,10 @@ internal sealed class CandidateSelector
         string why = strategy.Criterion;
         if (constrained.Reorders)
         {
-            why = CandidateOrder.Apply(entries, routingRequest, constrained, _runtime.Options.Scoring) ?? why;
+            why = CandidateOrder.Apply(entries, routingRequest, constrained, _runtime.Options.Scoring, _constraints) ?? why;
         }
+
+        why = constrained.PinReason ?? why;
 
         // Entries stay in registration order (as the explanation lists them); the plan order is an index permutation,
         // sorted without copying the entries around.
@@ -220,7 +231,11 @@ internal sealed class CandidateSelector
         }
 
         SortByKey(order, entries);
-        if (strategy.Explores && !constrained.Reorders && count > 1 && Explore(order, entries))
+        if (returningConversation != ConversationKey.None && count > 1 && Affine(order, entries, returningConversation, now, constrained.Reorders))
+        {
+            why = "conversation affinity (the endpoint served the conversation's previous turn)";
+        }
+        else if (strategy.Explores && !constrained.Reorders && count > 1 && Explore(order, entries))
         {
             why = "exploration";
         }
@@ -459,6 +474,39 @@ internal sealed class CandidateSelector
                 order[target] = current;
             }
         }
+    }
+
+    /// <summary>
+    /// Puts the endpoint that served the conversation's previous turn first, unless the request's own order pushed it back
+    /// (over its preferred latency, past its budget's soft threshold). The health pass still demotes it when it is unfit.
+    /// </summary>
+    private bool Affine(Span<int> order, Span<CandidateEntry> entries, ulong conversation, long now, bool reordered)
+    {
+        if (_runtime.Conversations.Lookup(conversation, now) is not { } previous)
+        {
+            return false;
+        }
+
+        for (int position = 0; position < order.Length; position++)
+        {
+            ref CandidateEntry entry = ref entries[order[position]];
+            if (!string.Equals(entry.Endpoint.Name, previous, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (reordered && CandidateOrder.PushedBack(entry.Key))
+            {
+                return false;
+            }
+
+            int chosen = order[position];
+            order[..position].CopyTo(order[1..]);
+            order[0] = chosen;
+            return true;
+        }
+
+        return false; // excluded for this request, or no longer registered
     }
 
     /// <summary>Now and then puts another candidate first to keep learning: one with too few attempts if any, else any other.</summary>

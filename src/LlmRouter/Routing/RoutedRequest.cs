@@ -5,8 +5,10 @@ namespace LlmRouter;
 /// <summary>A request after the candidate filter and the strategy: the ordered plan, why, and the options endpoints receive.</summary>
 internal readonly struct RoutedRequest
 {
-    public RoutedRequest(RouterEndpoint[] candidates, ChatOptions? options, RoutingDecision decision)
+    public RoutedRequest(RouterEndpoint[] candidates, ChatOptions? options, RoutingDecision decision, ulong conversation = LlmRouter.ConversationKey.None, bool returning = false)
     {
+        Conversation = conversation;
+        Returning = returning;
         Candidates = candidates;
         Options = options;
         Decision = decision;
@@ -20,4 +22,10 @@ internal readonly struct RoutedRequest
 
     /// <summary>Gets every candidate's score and health, and why the first one leads.</summary>
     public RoutingDecision Decision { get; }
+
+    /// <summary>Gets the key of the request's conversation, for affinity; <see cref="ConversationKey.None"/> when none.</summary>
+    public ulong Conversation { get; }
+
+    /// <summary>Gets a value indicating whether the request continues a conversation (an earlier turn may have been served).</summary>
+    public bool Returning { get; }
 }

@@ -18,6 +18,7 @@ internal sealed class RouterEndpoint
         Index = index;
         OwnsClient = ownsClient;
         Metrics = new EndpointMetrics(name, metricsCapacity, DateTimeOffset.UnixEpoch);
+        Spending = new BudgetAccount(BudgetScopes.Endpoint, name);
     }
 
     public string Name { get; }
@@ -54,6 +55,9 @@ internal sealed class RouterEndpoint
     /// <summary>Gets or sets the proactive rate and concurrency limits; set by the constraint filter.</summary>
     public EndpointLimits? Limits { get; set; }
 
+    /// <summary>Gets what the endpoint cost in the current hour, day and month, for its <see cref="EndpointOptions.Budget"/>.</summary>
+    public BudgetAccount Spending { get; }
+
     /// <summary>Gets or sets the score of the latest routing decision this endpoint took part in; NaN when none.</summary>
     public double LastScore
     {
@@ -69,5 +73,12 @@ internal sealed class RouterEndpoint
         public double Input { get; } = (double)options.InputCostPerMillionTokens / 1_000_000;
 
         public double Output { get; } = (double)options.OutputCostPerMillionTokens / 1_000_000;
+
+        /// <summary>Gets the price of one input token read from the provider's prompt cache.</summary>
+        public double CachedInput { get; } = (double)(options.CachedInputCostPerMillionTokens ?? options.InputCostPerMillionTokens) / 1_000_000;
+
+        /// <summary>The input price as the endpoint really bills it, given the share of input it reads from its prompt cache (NaN: unknown, none).</summary>
+        public double EffectiveInput(double cachedRatio) =>
+            double.IsNaN(cachedRatio) || cachedRatio <= 0 ? Input : (Input * (1 - Math.Min(1, cachedRatio))) + (CachedInput * Math.Min(1, cachedRatio));
     }
 }

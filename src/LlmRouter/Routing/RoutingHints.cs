@@ -76,4 +76,12 @@ public sealed class RoutingHints
     /// <summary>Gets or sets a value indicating whether the request may only be served by the first endpoint of its plan.</summary>
     /// <remarks>Default <see langword="false"/>. Retries on that endpoint still happen; no other endpoint is tried, hedged or continued on.</remarks>
     public bool NoFallbacks { get; set; }
+
+    /// <summary>Gets or sets the key of the conversation the request belongs to, for conversation affinity.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: the conversation is recognised by its leading messages (the system messages and
+    /// the first user message). Turns with the same key stay on the endpoint that served the previous turn while it is
+    /// fit (see <see cref="AffinityOptions"/>). Hashed in memory; never logged nor sent anywhere.
+    /// </remarks>
+    public string? ConversationKey { get; set; }
 }

@@ -118,6 +118,6 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         double outputTokens = !double.IsNaN(outputTokensCap)
             ? outputTokensCap
             : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
-        return (promptTokens * prices.Input) + (outputTokens * prices.Output);
+        return (promptTokens * prices.EffectiveInput(snapshot.CachedInputRatioValue)) + (outputTokens * prices.Output);
     }
 }

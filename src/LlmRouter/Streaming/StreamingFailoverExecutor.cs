@@ -72,6 +72,7 @@ internal sealed class StreamingFailoverExecutor
                 for (int i = 0; i < segment.Held.Count; i++)
                 {
                     ChatResponseUpdate update = segment.Held[i];
+                    _runtime.RememberProviderState(update.ConversationId, update.ContinuationToken, segment.Entry.Endpoint);
                     finished |= Deliver(update, continuing, delivered, ref messageId, ref responseId);
                     yield return update;
                 }
@@ -104,6 +105,7 @@ internal sealed class StreamingFailoverExecutor
                         break;
                     }
 
+                    _runtime.RememberProviderState(update.ConversationId, update.ContinuationToken, segment.Entry.Endpoint);
                     finished |= Deliver(update, continuing, delivered, ref messageId, ref responseId);
                     segment.Scope.EndWait();
                     yield return update;

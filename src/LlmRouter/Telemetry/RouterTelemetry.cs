@@ -75,6 +75,8 @@ internal sealed class RouterTelemetry : IDisposable
     private readonly Counter<long> _cacheEvictions;
     private readonly Counter<long> _distributedCacheErrors;
     private Func<IEnumerable<(string Endpoint, HealthState State)>>? _readHealth;
+    private readonly Counter<long> _affinityTurns;
+    private int _constraintsObserved;
 
     /// <summary>Gets an instance for runtimes built without one (tests, benchmarks): instruments work, nobody owns them.</summary>
     public static RouterTelemetry Shared { get; } = new(null);
@@ -112,6 +114,70 @@ internal sealed class RouterTelemetry : IDisposable
             "llmrouter.cache.evictions", "{entry}", "Entries evicted from the in-memory response cache, by reason (capacity, expired).");
         _distributedCacheErrors = Meter.CreateCounter<long>(
             "llmrouter.cache.distributed.errors", "{error}", "Failures and timeouts of the distributed (second-level) cache, by operation (read, write).");
+        _affinityTurns = Meter.CreateCounter<long>(
+            "llmrouter.affinity.turns", "{request}",
+            "Returning turns of conversations, by serving endpoint and whether they stayed on the previous turn's endpoint or moved.");
+    }
+
+    /// <summary>Counts a returning turn of a conversation: served where the previous one was (stayed), or elsewhere (moved).</summary>
+    public void AffinityTurn(string endpoint, bool stayed) => _affinityTurns.Add(
+        1,
+        new KeyValuePair<string, object?>(EndpointTag, endpoint),
+        new KeyValuePair<string, object?>("llmrouter.affinity.result", stayed ? "stayed" : "moved"));
+
+    /// <summary>Publishes spending (per tenant and endpoint cap) and each endpoint's limit headroom as observable gauges.</summary>
+    /// <param name="budgets">Reads the status of every cap.</param>
+    /// <param name="headroom">Reads what is left of each endpoint's limits: endpoint, limit (requests, tokens, concurrency), amount.</param>
+    public void ObserveConstraints(Func<IEnumerable<BudgetStatus>> budgets, Func<IEnumerable<(string Endpoint, string Limit, long Left)>> headroom)
+    {
+        if (Interlocked.Exchange(ref _constraintsObserved, 1) != 0)
+        {
+            throw new InvalidOperationException("The constraints are already observed; call ObserveConstraints once per router.");
+        }
+
+        Meter.CreateObservableGauge(
+            "llmrouter.budget.spent",
+            () => ReadBudgets(budgets, remaining: false),
+            null,
+            "Spent in the current UTC period of each spending cap, in the currency of the endpoints' prices, by scope (tenant, endpoint), name and period.");
+        Meter.CreateObservableGauge(
+            "llmrouter.budget.remaining",
+            () => ReadBudgets(budgets, remaining: true),
+            null,
+            "Left before each spending cap in its current UTC period, by scope (tenant, endpoint), name and period.");
+        Meter.CreateObservableGauge(
+            "llmrouter.endpoint.limit.headroom",
+            () => ReadHeadroom(headroom),
+            "{unit}",
+            "What is left of each endpoint's rate and concurrency limits: requests and tokens this minute, attempts in flight.");
+    }
+
+    private static IEnumerable<Measurement<double>> ReadBudgets(Func<IEnumerable<BudgetStatus>> read, bool remaining)
+    {
+        foreach (BudgetStatus status in read())
+        {
+            yield return new Measurement<double>(
+                (double)(remaining ? status.Remaining : status.Spent),
+                new KeyValuePair<string, object?>("llmrouter.budget.scope", status.Scope),
+                new KeyValuePair<string, object?>("llmrouter.budget.name", status.Name),
+                new KeyValuePair<string, object?>("llmrouter.budget.period", status.Period switch
+                {
+                    BudgetPeriod.Hour => "hour",
+                    BudgetPeriod.Day => "day",
+                    _ => "month",
+                }));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ReadHeadroom(Func<IEnumerable<(string Endpoint, string Limit, long Left)>> read)
+    {
+        foreach ((string endpoint, string limit, long left) in read())
+        {
+            yield return new Measurement<long>(
+                left,
+                new KeyValuePair<string, object?>(EndpointTag, endpoint),
+                new KeyValuePair<string, object?>("llmrouter.limit", limit));
+        }
     }
 
     /// <summary>Counts a request that could use the cache, by what the cache did for it.</summary>

@@ -126,6 +126,7 @@ public sealed class ConcurrencyStressTests
         finally
         {
             Volatile.Write(ref done.Value, true);
+            await stop.CancelAsync(); // after a trip, the callers that can still stop do
         }
 
         router.RefreshSnapshots();
@@ -535,13 +536,11 @@ public sealed class ConcurrencyStressTests
             Thread.Sleep(250);
             if (Array.Exists(states, s => s.Elapsed > StuckAfter))
             {
-                var dump = new StringBuilder($"Calls running for more than {StuckAfter.TotalSeconds:0} s (a deadlock or a lost completion):\n");
-                foreach (CallerState state in states)
+                // Every caller busy for a while, longest first: the stuck ones, and what they may be waiting on.
+                var dump = new StringBuilder($"Calls running for more than {StuckAfter.TotalSeconds:0.##} s (a deadlock or a lost completion):\n");
+                foreach (CallerState state in states.Where(s => s.Elapsed > StuckAfter / 2).OrderByDescending(s => s.Elapsed))
                 {
-                    if (state.Elapsed > TimeSpan.FromSeconds(1))
-                    {
-                        _ = dump.Append(CultureInfo.InvariantCulture, $"  {state.Name}: {state.Description}; {state.Phase}; for {state.Elapsed.TotalSeconds:0.0} s\n");
-                    }
+                    _ = dump.Append(CultureInfo.InvariantCulture, $"  {state.Name}: {state.Description}; {state.Phase}; for {state.Elapsed.TotalSeconds:0.00} s\n");
                 }
 
                 ReliabilityScale.Report(dump.ToString());

@@ -97,6 +97,9 @@ internal sealed class ResponseCache : IDisposable
             }
         }
 
+        // Counted now, as for streams: the cache did its part whatever becomes of the call or of this caller.
+        CacheResult result = leader ? CacheResult.Miss : CacheResult.Coalesced;
+        _runtime.Telemetry.CacheLookup(result);
         Shared shared;
         try
         {
@@ -112,8 +115,6 @@ internal sealed class ResponseCache : IDisposable
             throw;
         }
 
-        CacheResult result = leader ? CacheResult.Miss : CacheResult.Coalesced;
-        _runtime.Telemetry.CacheLookup(result);
         ChatResponse response = shared.Copyable ? ResponseCopier.Copy(shared.Response) : ResponseCopier.ShallowCopy(shared.Response);
         if (shared.Info is { } info)
         {

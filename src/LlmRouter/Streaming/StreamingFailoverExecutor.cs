@@ -129,8 +129,19 @@ internal sealed class StreamingFailoverExecutor
                 yield break;
             }
 
-            Segment? next = await AfterFailureAsync(session, segment, failure, finished, delivered, segmentStart, messages, forwarded, cancellationToken)
-                .ConfigureAwait(false);
+            Segment? next;
+            try
+            {
+                next = await AfterFailureAsync(session, segment, failure, finished, delivered, segmentStart, messages, forwarded, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // The caller cancelled while a continuation was being opened: the request still ends, and is counted, once.
+                telemetry.RequestEnded(activity, null, exception, time.GetElapsedTime(requestStart));
+                throw;
+            }
+
             if (next is null)
             {
                 Exception interrupted = Interrupted(session, segment, delivered);

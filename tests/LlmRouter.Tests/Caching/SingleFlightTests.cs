@@ -92,6 +92,44 @@ public sealed class SingleFlightTests
         Assert.Equal(2, a.Calls);
     }
 
+    [Fact]
+    public async Task SharedCallFails_EveryCallerIsStillOneLookup_OneMissAndCoalescedRest()
+    {
+        var a = new CountingChatClient("a") { Failure = call => call == 1 ? RouterFactory.Http(400) : null };
+        using RouterChatClient router = CacheRouter.Create(new ObservableFakeTimeProvider(), null, ("a", a));
+        using var measurements = new RouterMeasurements(router);
+
+        Task<ChatResponse>[] requests = await StartAsync(router, a);
+        a.Release();
+        foreach (Task<ChatResponse> request in requests)
+        {
+            _ = await Assert.ThrowsAsync<HttpRequestException>(() => request);
+        }
+
+        // As for streams: the cache did its part (a miss, or a shared call) whatever the call's outcome.
+        Assert.Equal(1, measurements.Sum("llmrouter.cache.requests", "llmrouter.cache.result", "miss"));
+        Assert.Equal(Callers - 1, measurements.Sum("llmrouter.cache.requests", "llmrouter.cache.result", "coalesced"));
+    }
+
+    [Fact]
+    public async Task CallerCancelsBeforeTheAnswer_ItsLookupIsStillCounted()
+    {
+        var a = new CountingChatClient("a");
+        using RouterChatClient router = CacheRouter.Create(new ObservableFakeTimeProvider(), null, ("a", a));
+        using var measurements = new RouterMeasurements(router);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        a.Hold();
+        Task<ChatResponse> request = router.GetResponseAsync(RouterFactory.Hello(), null, cancellation.Token);
+        Assert.True(await CacheRouter.EventuallyAsync(() => a.Entered >= 1, TimeSpan.FromSeconds(10)), "the call never reached the endpoint");
+        await cancellation.CancelAsync();
+        _ = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        a.Release();
+
+        Assert.Equal(1, measurements.Sum("llmrouter.cache.requests", "llmrouter.cache.result", "miss"));
+        Assert.Equal(1, measurements.Sum("llmrouter.cache.requests"));
+    }
+
     [Theory]
     [InlineData(0)] // the caller that started the shared call
     [InlineData(50)] // a caller that joined it

@@ -77,6 +77,27 @@ public sealed class ContinuationTests
     }
 
     [Fact]
+    public async Task Continue_CallerCancelsWhileTheContinuationOpens_TheRequestIsCountedCanceledOnce()
+    {
+        var a = new ScriptedChatClient("a").Then(ScriptedChatClient.ScriptStep.StreamFailingAfter(1, RouterFactory.Http(502), "The ", "quick "));
+        var b = new ScriptedChatClient("b").Hangs(always: true);
+        using RouterChatClient router = RouterFactory.Create(_time, Continue, a, b);
+        using var measurements = new Caching.RouterMeasurements(router);
+        using var cancellation = new CancellationTokenSource();
+
+        await using IAsyncEnumerator<ChatResponseUpdate> stream = router.GetStreamingResponseAsync(RouterFactory.Hello(), null, cancellation.Token).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        Assert.True(await stream.MoveNextAsync());
+        Assert.Equal("The ", stream.Current.Text);
+        ValueTask<bool> next = stream.MoveNextAsync(); // a fails; b is asked to continue and hangs before its first output
+        Assert.True(await Caching.CacheRouter.EventuallyAsync(() => b.Calls == 1, TimeSpan.FromSeconds(10)), "the continuation never reached b");
+        await cancellation.CancelAsync();
+
+        _ = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await next);
+        Assert.Equal(1, measurements.Sum("llmrouter.requests"));
+        Assert.Equal(1, measurements.Sum("llmrouter.requests", "llmrouter.outcome", "canceled"));
+    }
+
+    [Fact]
     public async Task Continue_AfterAStall_ContinuesWithNoDuplicatedOrLostText()
     {
         var a = new TimedStreamClient("a", _time).Then(new StreamScript { Chunks = ["The ", "quick ", "brown "], StallAfter = 2 });

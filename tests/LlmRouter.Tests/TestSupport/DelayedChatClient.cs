@@ -48,6 +48,12 @@ public sealed class DelayedChatClient : IChatClient
     /// <summary>Gets or sets the text chunks a stream sends; by default the endpoint's name.</summary>
     public Func<int, string[]>? Chunks { get; set; }
 
+    /// <summary>
+    /// Gets or sets, for call n, after how many chunks (at least 1) its stream fails and with what exception;
+    /// <see langword="null"/> for a stream that completes.
+    /// </summary>
+    public Func<int, (int AfterChunks, Exception Error)?> MidStreamFailure { get; set; } = static _ => null;
+
     /// <summary>Gets or sets the delay between a stream's chunks after the first.</summary>
     public Func<int, TimeSpan> ChunkInterval { get; set; } = static _ => TimeSpan.Zero;
 
@@ -150,11 +156,18 @@ public sealed class DelayedChatClient : IChatClient
         }
 
         string[] chunks = (Chunks ?? (_ => [Name]))(record.Number);
+        (int AfterChunks, Exception Error)? midStream = MidStreamFailure(record.Number);
         for (int i = 0; i < chunks.Length; i++)
         {
             if (i > 0)
             {
                 await WaitAsync(record, ChunkInterval(record.Number), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (midStream is { } cut && cut.AfterChunks == i)
+            {
+                End(record, CallOutcome.Failed);
+                throw cut.Error;
             }
 
             record.ChunksSent++;

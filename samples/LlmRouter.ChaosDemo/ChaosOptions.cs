@@ -24,7 +24,8 @@ internal sealed record ChaosOptions
           --seed N          random seed; the same seed gives the same run (default 42)
           --days N          simulated days, 1 to 31 (default 30)
           --rate N          requests per minute, 0.1 to 600 (default 10)
-          --scenario NAME   outages | brownouts | ratelimits | mixed (default mixed)
+          --scenario NAME   outages | brownouts | ratelimits | mixed | cost (default mixed);
+                            cost: multi-turn conversations, prompt caches, a budget; cost per 1,000 requests
           --streaming       stream every response (time to first token, stalls, mid-stream drops)
           --out PATH        where to write the SVG chart (default ./chaos-demo.svg)
           --help            this text
@@ -84,6 +85,7 @@ internal sealed record ChaosOptions
         "BROWNOUTS" => Scenario.Brownouts,
         "RATELIMITS" => Scenario.RateLimits,
         "MIXED" => Scenario.Mixed,
-        _ => throw new ArgumentException($"--scenario must be one of outages, brownouts, ratelimits, mixed (was '{text}').", parameter),
+        "COST" => Scenario.Cost,
+        _ => throw new ArgumentException($"--scenario must be one of outages, brownouts, ratelimits, mixed, cost (was '{text}').", parameter),
     };
 }

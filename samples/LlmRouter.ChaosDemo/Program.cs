@@ -19,6 +19,12 @@ catch (ArgumentException error)
     return 2;
 }
 
+if (options.Scenario == Scenario.Cost)
+{
+    CostReport.Run(options, Console.Out, !Console.IsOutputRedirected);
+    return 0;
+}
+
 List<FaultWindow>[] faults = [.. ProviderProfile.All.Select((_, i) => FaultSchedule.For(i, options))];
 var results = new List<RunResult>();
 var clock = Stopwatch.StartNew();

@@ -14,4 +14,10 @@ internal enum Scenario
 
     /// <summary>All of the above, plus mid-stream drops when streaming.</summary>
     Mixed,
+
+    /// <summary>
+    /// No faults: conversations of several turns against providers with prompt caches, priced with cached input, and a
+    /// tenant budget; compares cost per 1,000 requests.
+    /// </summary>
+    Cost,
 }

@@ -24,6 +24,9 @@ internal sealed class SimulatedProvider : IChatClient
     private readonly bool _drops;
     private int _cursor;
 
+    /// <summary>The prompts this provider processed, by the hash of their text, and when it last read each: its prompt cache.</summary>
+    private readonly Dictionary<ulong, long> _promptCache = [];
+
     public SimulatedProvider(ProviderProfile profile, List<FaultWindow> faults, TimeProvider time, int seed, bool drops)
     {
         _profile = profile;
@@ -40,16 +43,22 @@ internal sealed class SimulatedProvider : IChatClient
 
     public decimal Cost { get; private set; }
 
+    /// <summary>Gets the input tokens this provider processed, and how many of them it read from its prompt cache.</summary>
+    public long InputTokens { get; private set; }
+
+    public long CachedInputTokens { get; private set; }
+
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         (int input, int output) = Tokens(messages);
         double factor = await BeginAsync(cancellationToken).ConfigureAwait(false);
         await WorkAsync(Draw(_profile.MedianMs * factor), input, cancellationToken).ConfigureAwait(false);
-        Bill(input, output);
+        int cached = ReadPromptCache(messages as IList<ChatMessage> ?? [.. messages], input);
+        Bill(input, output, cached);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, "simulated answer"))
         {
             FinishReason = ChatFinishReason.Stop,
-            Usage = new UsageDetails { InputTokenCount = input, OutputTokenCount = output, TotalTokenCount = input + output },
+            Usage = new UsageDetails { InputTokenCount = input, OutputTokenCount = output, TotalTokenCount = input + output, CachedInputTokenCount = cached },
         };
     }
 
@@ -162,6 +171,47 @@ internal sealed class SimulatedProvider : IChatClient
         return (input, 150 + (input % 400));
     }
 
-    private void Bill(int input, int output) =>
-        Cost += ((input * _profile.InputPrice) + (output * _profile.OutputPrice)) / 1_000_000m;
+    /// <summary>
+    /// The input tokens read from the prompt cache: the previous turn's whole prompt (every message but the latest answer
+    /// and question), when this provider processed it within <see cref="ProviderProfile.PromptCacheLifetime"/>. Then
+    /// remembers this prompt for the next turn.
+    /// </summary>
+    private int ReadPromptCache(IList<ChatMessage> messages, int input)
+    {
+        long now = _time.GetTimestamp();
+        long lifetime = (long)(ProviderProfile.PromptCacheLifetime.TotalSeconds * _time.TimestampFrequency);
+        int cached = 0;
+        if (messages.Count > 2 && _promptCache.TryGetValue(HashOf(messages, messages.Count - 2), out long seen) && now - seen <= lifetime)
+        {
+            int characters = 0;
+            for (int i = 0; i < messages.Count - 2; i++)
+            {
+                characters += messages[i].Text.Length;
+            }
+
+            cached = Math.Min(input, characters / 4);
+        }
+
+        _promptCache[HashOf(messages, messages.Count)] = now;
+        return cached;
+    }
+
+    private static ulong HashOf(IList<ChatMessage> messages, int count)
+    {
+        var hash = new System.IO.Hashing.XxHash3();
+        for (int i = 0; i < count; i++)
+        {
+            hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(messages[i].Text.AsSpan()));
+            hash.Append([0, 0]);
+        }
+
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    private void Bill(int input, int output, int cached = 0)
+    {
+        InputTokens += input;
+        CachedInputTokens += cached;
+        Cost += (((input - cached) * _profile.InputPrice) + (cached * _profile.CachedInputPrice) + (output * _profile.OutputPrice)) / 1_000_000m;
+    }
 }

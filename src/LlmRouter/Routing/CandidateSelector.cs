@@ -231,7 +231,7 @@ internal sealed class CandidateSelector
         }
 
         SortByKey(order, entries);
-        if (returningConversation != ConversationKey.None && count > 1 && Affine(order, entries, returningConversation, now, constrained.Reorders))
+        if (returningConversation != ConversationKey.None && count > 1 && Affine(order, entries, returningConversation, now, constrained.Reorders, routingRequest))
         {
             why = "conversation affinity (the endpoint served the conversation's previous turn)";
         }
@@ -478,9 +478,11 @@ internal sealed class CandidateSelector
 
     /// <summary>
     /// Puts the endpoint that served the conversation's previous turn first, unless the request's own order pushed it back
-    /// (over its preferred latency, past its budget's soft threshold). The health pass still demotes it when it is unfit.
+    /// (over its preferred latency, past its budget's soft threshold), or, when the strategy priced the candidates, staying
+    /// would cost more than the cheapest other candidate even with the conversation so far read from the endpoint's prompt
+    /// cache. The health pass still demotes it when it is unfit.
     /// </summary>
-    private bool Affine(Span<int> order, Span<CandidateEntry> entries, ulong conversation, long now, bool reordered)
+    private bool Affine(Span<int> order, Span<CandidateEntry> entries, ulong conversation, long now, bool reordered, in RoutingRequest request)
     {
         if (_runtime.Conversations.Lookup(conversation, now) is not { } previous)
         {
@@ -500,6 +502,11 @@ internal sealed class CandidateSelector
                 return false;
             }
 
+            if (!double.IsNaN(entry.EstimatedCost) && !CheapestToStay(entries, ref entry, request))
+            {
+                return false;
+            }
+
             int chosen = order[position];
             order[..position].CopyTo(order[1..]);
             order[0] = chosen;
@@ -507,6 +514,53 @@ internal sealed class CandidateSelector
         }
 
         return false; // excluded for this request, or no longer registered
+    }
+
+    /// <summary>
+    /// Whether the previous turn's endpoint, pricing the conversation so far at its cached-input price, costs no more than
+    /// the cheapest other candidate at the price the strategy estimated for it.
+    /// </summary>
+    private static bool CheapestToStay(Span<CandidateEntry> entries, ref CandidateEntry stay, in RoutingRequest request)
+    {
+        RouterEndpoint.Prices prices = stay.Endpoint.PerToken;
+        int promptTokens = request.EstimatePromptTokens();
+        double observed = prices.EffectiveInput(stay.Endpoint.Metrics.Snapshot.CachedInputRatioValue);
+        double share = CachedPrefixShare(request.Messages);
+        double staying = stay.EstimatedCost - (promptTokens * observed) + (promptTokens * (((1 - share) * prices.Input) + (share * prices.CachedInput)));
+        foreach (ref CandidateEntry other in entries)
+        {
+            if (!ReferenceEquals(other.Endpoint, stay.Endpoint) && !double.IsNaN(other.EstimatedCost) && other.EstimatedCost < staying)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The share of the request's text up to its latest assistant message: what the previous turn's endpoint has in its prompt cache.</summary>
+    private static double CachedPrefixShare(IList<ChatMessage> messages)
+    {
+        long total = 0;
+        long prefix = 0;
+        for (int i = 0; i < messages.Count; i++)
+        {
+            IList<AIContent> contents = messages[i].Contents;
+            for (int j = 0; j < contents.Count; j++)
+            {
+                if (contents[j] is TextContent text)
+                {
+                    total += text.Text?.Length ?? 0;
+                }
+            }
+
+            if (messages[i].Role == ChatRole.Assistant)
+            {
+                prefix = total;
+            }
+        }
+
+        return total == 0 ? 0 : prefix / (double)total;
     }
 
     /// <summary>Now and then puts another candidate first to keep learning: one with too few attempts if any, else any other.</summary>

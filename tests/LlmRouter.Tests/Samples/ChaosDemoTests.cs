@@ -48,6 +48,29 @@ public sealed class ChaosDemoTests
         Assert.All(faults, f => Assert.Contains(f, w => w.Kind is FaultKind.OutageFast or FaultKind.OutageHang));
     }
 
+    [Fact]
+    public async Task CostScenario_AffinityKeepsPromptCachesWarm_AndTheBudgetHoldsItsDailyCap()
+    {
+        var options = new ChaosOptions { Seed = 3, Days = 1, Rate = 4, Scenario = Scenario.Cost };
+
+        CostResult without = await OnOwnThreadAsync(() => CostRun.Run(CostSystem.ScoreWithoutAffinity, options, 0, _ => { }));
+        CostResult with = await OnOwnThreadAsync(() => CostRun.Run(CostSystem.ScoreWithAffinity, options, 0, _ => { }));
+        decimal cap = decimal.Round(with.Cost * 0.5m, 2);
+        CostResult budget = await OnOwnThreadAsync(() => CostRun.Run(CostSystem.ScoreWithAffinityAndBudget, options, cap, _ => { }));
+
+        Assert.Equal(without.Requests, with.Requests);
+        Assert.Equal(with.Requests, with.Served);
+        Assert.True(with.CachedInputTokens / (double)with.InputTokens > without.CachedInputTokens / (double)without.InputTokens,
+            "affinity keeps more of the input in the providers' prompt caches");
+        Assert.True(with.Cost < without.Cost, $"affinity costs less ({with.Cost} vs {without.Cost})");
+        Assert.True(with.AffinityHitRate >= 0.95, $"returning turns stay on their endpoint ({with.AffinityHitRate})");
+        Assert.True(budget.Cost < with.Cost, "past the soft threshold the budget run moves to cheaper endpoints");
+
+        // The tenant's spend may pass the cap only by the turns in flight when it was reached: a few cents here.
+        Assert.NotNull(budget.HighestDaySpend);
+        Assert.True(budget.HighestDaySpend <= cap + 0.05m, $"spent {budget.HighestDaySpend} of a {cap} cap");
+    }
+
     /// <summary>
     /// Runs a simulation on a thread of its own, as the demo's console does: its clock moves only when the thread pool
     /// is idle, which it never is while the driver holds a pool thread.

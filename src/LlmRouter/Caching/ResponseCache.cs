@@ -246,8 +246,10 @@ internal sealed class ResponseCache : IDisposable
             Store(key, new CacheEntry(key, served.Endpoint, null, [.. flight.Recorded], Expiry(timeToLive)), timeToLive);
         }
 
-        flight.Complete(error);
+        // Out of the map before it completes: a request arriving now starts afresh rather than joining a finished flight
+        // (and replaying its failure).
         _ = _streamFlights.TryRemove(new KeyValuePair<CacheKey, StreamFlight>(key, flight));
+        flight.Complete(error);
         flight.Cancellation.Dispose();
     }
 
@@ -362,23 +364,30 @@ internal sealed class ResponseCache : IDisposable
                 Store(key, new CacheEntry(key, info.Endpoint, own, null, Expiry(timeToLive)), timeToLive);
             }
 
+            Leave();
             _ = flight.Completion.TrySetResult(new Shared(own, info, copyable));
         }
         catch (OperationCanceledException) when (flight.Cancellation.IsCancellationRequested)
         {
+            Leave();
             _ = flight.Completion.TrySetCanceled(flight.Cancellation.Token);
         }
 #pragma warning disable CA1031 // Handed to every waiter through the completion: nothing is lost, nothing unobserved.
         catch (Exception exception)
 #pragma warning restore CA1031
         {
+            Leave();
             _ = flight.Completion.TrySetException(exception);
         }
         finally
         {
-            _ = _flights.TryRemove(new KeyValuePair<CacheKey, Flight>(key, flight));
+            Leave();
             flight.Cancellation.Dispose();
         }
+
+        // Out of the map before it completes: a request arriving now starts afresh (or finds the stored answer) rather
+        // than joining a finished flight and replaying its failure.
+        void Leave() => _ = _flights.TryRemove(new KeyValuePair<CacheKey, Flight>(key, flight));
     }
 
     private bool IsStorable(ChatResponse response)

@@ -49,6 +49,16 @@ public sealed class HealthOptions
     /// </remarks>
     public TimeSpan AllOpenMaxWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Gets or sets a value indicating whether, when every candidate is open, the one soonest to recover is probed at once.</summary>
+    /// <remarks>
+    /// Default <see langword="false"/>: a request waits up to <see cref="AllOpenMaxWait"/> for a break to end. When
+    /// <see langword="true"/>, a request that finds every candidate open probes the open endpoint whose break ends
+    /// soonest (still one probe per endpoint at a time), as Envoy's panic threshold routes to ejected hosts: a provider
+    /// that recovered before its break ended serves at once, instead of the request failing. The price is load on
+    /// providers that are really down: up to one probe in flight per endpoint for as long as every candidate stays open.
+    /// </remarks>
+    public bool ProbeEarlyWhenAllOpen { get; set; }
+
     /// <summary>Gets or sets how long an endpoint stays open after an authentication or configuration failure (401, 403, 404).</summary>
     /// <remarks>Default 5 minutes: such an endpoint stays broken until someone fixes its key or model name. Between 0 and 1 day.</remarks>
     public TimeSpan AuthFailureCooldown { get; set; } = TimeSpan.FromMinutes(5);

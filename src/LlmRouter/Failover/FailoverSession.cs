@@ -36,6 +36,7 @@ internal sealed class FailoverSession
 
     private ulong _conversation;
     private bool _returning;
+    private bool _probesEarly;
 
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
@@ -141,7 +142,7 @@ internal sealed class FailoverSession
             }
 
             // Admission at attempt time, not plan time: exactly one probe reaches a half-open endpoint.
-            admission = entry.Endpoint.Health.TryAdmit(now);
+            admission = _probesEarly ? entry.Endpoint.Health.TryAdmitEarly() : entry.Endpoint.Health.TryAdmit(now);
             if (admission != Admission.Rejected && !TryTakeLimits(ref entry, admission))
             {
                 admission = Admission.Rejected; // at its rate or concurrency limit: passed over like a busy probe
@@ -303,6 +304,7 @@ internal sealed class FailoverSession
     {
         _conversation = request.Conversation;
         _returning = request.Returning;
+        _probesEarly = request.ProbesEarly;
         if (_list is null && QueueCount == 0)
         {
             _plan = request.Candidates; // read only: shared with the decision

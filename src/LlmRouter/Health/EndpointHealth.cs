@@ -47,6 +47,17 @@ internal sealed class EndpointHealth
         return Interlocked.CompareExchange(ref _probeInFlight, 1, 0) == 0 ? Admission.Probe : Admission.Rejected;
     }
 
+    /// <summary>Admits a probe to an open endpoint before its break ends (every candidate is open); at most one probe at a time.</summary>
+    public Admission TryAdmitEarly()
+    {
+        if (Status.State != HealthState.Open)
+        {
+            return Admission.Admitted;
+        }
+
+        return Interlocked.CompareExchange(ref _probeInFlight, 1, 0) == 0 ? Admission.Probe : Admission.Rejected;
+    }
+
     /// <summary>The share of first choices the endpoint should get now: 1 when healthy, the canary share when degraded, ramping after a recovery.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public double FirstChoiceShare(long now, HealthOptions options, long timestampFrequency)

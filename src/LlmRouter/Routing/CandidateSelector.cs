@@ -197,7 +197,15 @@ internal sealed class CandidateSelector
 
         // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
         RouterEndpoint[] plan = constrained.NoFallbacks && decision.Plan.Length > 1 ? [decision.Plan[0]] : decision.Plan;
-        return new RoutedRequest(plan, forwarded, decision, conversation, returning);
+        bool early = false;
+        if (plan.Length == 0 && _runtime.Options.Health.ProbeEarlyWhenAllOpen && EarlyProbes(candidates) is { Length: > 0 } probes)
+        {
+            // Soonest to recover first; a failed probe fails over to the next like any attempt, paid from the retry budget.
+            plan = constrained.NoFallbacks ? [probes[0]] : probes;
+            early = true;
+        }
+
+        return new RoutedRequest(plan, forwarded, decision, conversation, returning, early);
     }
 
     private RoutingDecision Decide(
@@ -405,6 +413,22 @@ internal sealed class CandidateSelector
         }
 
         return decision;
+    }
+
+    /// <summary>Every candidate is open: those without a probe in flight, soonest break's end first.</summary>
+    private static RouterEndpoint[] EarlyProbes(RouterEndpoint[] candidates)
+    {
+        var probes = new List<RouterEndpoint>(candidates.Length);
+        foreach (RouterEndpoint endpoint in candidates)
+        {
+            if (endpoint.Health.Status.State == HealthState.Open && !endpoint.Health.ProbeInFlight)
+            {
+                probes.Add(endpoint);
+            }
+        }
+
+        probes.Sort(static (x, y) => x.Health.Status.OpenUntil.CompareTo(y.Health.Status.OpenUntil));
+        return [.. probes];
     }
 
     /// <summary>Insertion sort of the plan order by key, then priority, then registration: few candidates, no copies of entries.</summary>

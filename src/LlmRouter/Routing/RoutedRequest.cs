@@ -5,8 +5,11 @@ namespace LlmRouter;
 /// <summary>A request after the candidate filter and the strategy: the ordered plan, why, and the options endpoints receive.</summary>
 internal readonly struct RoutedRequest
 {
-    public RoutedRequest(RouterEndpoint[] candidates, ChatOptions? options, RoutingDecision decision, ulong conversation = LlmRouter.ConversationKey.None, bool returning = false)
+    public RoutedRequest(
+        RouterEndpoint[] candidates, ChatOptions? options, RoutingDecision decision, ulong conversation = LlmRouter.ConversationKey.None, bool returning = false,
+        bool probesEarly = false)
     {
+        ProbesEarly = probesEarly;
         Conversation = conversation;
         Returning = returning;
         Candidates = candidates;
@@ -22,6 +25,9 @@ internal readonly struct RoutedRequest
 
     /// <summary>Gets every candidate's score and health, and why the first one leads.</summary>
     public RoutingDecision Decision { get; }
+
+    /// <summary>Gets a value indicating whether every candidate is open and the plan probes them before their breaks end.</summary>
+    public bool ProbesEarly { get; }
 
     /// <summary>Gets the key of the request's conversation, for affinity; <see cref="ConversationKey.None"/> when none.</summary>
     public ulong Conversation { get; }

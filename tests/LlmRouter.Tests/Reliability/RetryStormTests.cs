@@ -28,6 +28,8 @@ public sealed class RetryStormTests
     [InlineData("500 with breakers (defaults)")]
     [InlineData("503 for 10 minutes, 100/s (defaults)")]
     [InlineData("503 with breakers held closed")] // "closed" for 1,000 failures: past them, every endpoint opens
+    [InlineData("500 with breakers, probing early when all are open")]
+    [InlineData("503 for 10 minutes, 100/s, probing early when all are open")]
     public Task Storm_EveryEndpointFailingTenVirtualMinutes_WaitingForRecovery_Completes_AttemptsAtMostOnePointTwoTimesRequests(string storm) => StormAsync(storm);
 
     private static async Task StormAsync(string storm)
@@ -46,6 +48,7 @@ public sealed class RetryStormTests
                 {
                     o.Health.AllOpenMaxWait = TimeSpan.Zero;
                 }
+                o.Health.ProbeEarlyWhenAllOpen = storm.Contains("probing early", StringComparison.Ordinal);
                 if (breakersClosed)
                 {
                     o.Health.FailureThreshold = 1000;

@@ -96,7 +96,7 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
 
         HealthOptions health = options.Health;
         CheckRange("Health:FailureThreshold", health.FailureThreshold, 1, 1000, errors);
-        CheckTimeout("Health:BreakDuration", health.BreakDuration, errors, allowInfinite: false);
+        CheckBetween("Health:BreakDuration", health.BreakDuration, TimeSpan.FromMilliseconds(1), MaxDuration, errors);
         if (health.MaxBreakDuration < health.BreakDuration || health.MaxBreakDuration > MaxDuration)
         {
             errors.Add($"Health:MaxBreakDuration ({health.MaxBreakDuration}) must be at least Health:BreakDuration ({health.BreakDuration}) and at most {MaxDuration}.");

@@ -38,7 +38,10 @@ public static class LlmRouterServiceCollectionExtensions
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is <see langword="null"/>.</exception>
     /// <remarks>
     /// Each entry under <c>Endpoints</c> is served by the keyed <see cref="IChatClient"/> registered under the
-    /// endpoint's name, unless the endpoint is also added in code.
+    /// endpoint's name, unless the endpoint is also added in code. Besides the values the validators check, the section's
+    /// shape is checked at start-up: a key that names no setting, an object or array where a single value is expected, a
+    /// single value where a section or an array is expected, and <c>null</c> for a setting that cannot be null each fail
+    /// with <see cref="OptionsValidationException"/> naming the field (and the endpoint or tenant).
     /// </remarks>
     public static LlmRouterBuilder AddLlmRouter(this IServiceCollection services, IConfiguration configuration)
     {
@@ -46,6 +49,10 @@ public static class LlmRouterServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         LlmRouterBuilder builder = AddCore(services);
         _ = services.Configure<LlmRouterOptions>(configuration);
+
+        // The binder skips what does not fit the options (a misspelled key, an object for a number, a value for a list):
+        // those fail at start-up too, naming the field.
+        _ = services.AddSingleton<IValidateOptions<LlmRouterOptions>>(new ConfigurationShapeValidator(configuration));
         return builder;
     }
 

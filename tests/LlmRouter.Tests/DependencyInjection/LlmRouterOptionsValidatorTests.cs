@@ -162,6 +162,15 @@ public sealed class LlmRouterOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_BreakDurationBelowOneMillisecond_FailsNamingTheField()
+    {
+        // Documented as between 1 ms and 1 day; only "positive" was checked (found by ConfigurationFuzzTests).
+        string failure = SingleFailure(r => r.AddEndpoint("a", new ScriptedChatClient("a")).Configure(o => o.Health.BreakDuration = TimeSpan.FromTicks(9_999)));
+
+        Assert.StartsWith("Health:BreakDuration must be between 00:00:00.0010000 and 1.00:00:00", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validate_NegativeOutputCost_FailsNamingEndpointAndField()
     {
         string failure = SingleFailure(r => r.AddEndpoint("a", new ScriptedChatClient("a"), e => e.OutputCostPerMillionTokens = -2m));

@@ -161,6 +161,29 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task GetResponse_ClientIgnoresTheTokenPastTheAttemptTimeout_FailsOverAfterTheGrace()
+    {
+        // Found by StreamFuzzTests: a client that ignored the token held the request forever.
+        var release = new TaskCompletionSource();
+        var a = new ScriptedChatClient("a").HangsIgnoringCancellation(release.Task);
+        var b = new ScriptedChatClient("b").Answers("from b");
+        using RouterChatClient router = RouterFactory.Create(
+            _time, null, null, ("a", a, e => e.AttemptTimeout = TimeSpan.FromSeconds(5)), ("b", b, null));
+        Task armed = _time.WhenTimerCreated(TimeSpan.FromSeconds(5));
+
+        Task<ChatResponse> call = router.GetResponseAsync(RouterFactory.Hello(), cancellationToken: TestContext.Current.CancellationToken);
+        await armed;
+        _time.Advance(TimeSpan.FromSeconds(5)); // the timeout fires, and with it the grace starts
+        Assert.False(call.IsCompleted);
+        _time.Advance(GuardedStream.Grace);
+        ChatResponse response = await call.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        release.SetResult();
+
+        Assert.Equal("from b", response.Text);
+        Assert.Equal(FailureKind.Timeout, response.GetRoutingInfo()!.Attempts[0].Failure);
+    }
+
+    [Fact]
     public async Task GetResponse_CallerCancels_StopsAtOnceWithoutFailover()
     {
         var a = new ScriptedChatClient("a").Hangs();

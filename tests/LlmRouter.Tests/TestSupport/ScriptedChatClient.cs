@@ -53,6 +53,9 @@ public sealed class ScriptedChatClient : IChatClient
 
     public ScriptedChatClient Hangs(bool always = false) => Then(ScriptStep.Hang(), always);
 
+    /// <summary>Hangs without honouring the token (as some SDKs read) until <paramref name="release"/> completes, then throws.</summary>
+    public ScriptedChatClient HangsIgnoringCancellation(Task release) => Then(new ScriptStep(StepKind.DeafHang) { Release = release });
+
     public ScriptedChatClient Streams(params string[] chunks) => Then(ScriptStep.Stream(chunks));
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -65,6 +68,9 @@ public sealed class ScriptedChatClient : IChatClient
             case StepKind.Hang:
                 await Task.Delay(Timeout.Infinite, cancellationToken);
                 throw new InvalidOperationException("unreachable");
+            case StepKind.DeafHang:
+                await step.Release!;
+                throw new IOException("The deaf hang was released.");
             default:
                 var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, step.Text ?? string.Join(string.Empty, step.Chunks ?? [])))
                 {
@@ -174,6 +180,7 @@ public sealed class ScriptedChatClient : IChatClient
         Throw,
         Hang,
         Stream,
+        DeafHang,
     }
 
     public sealed record ScriptStep(StepKind Kind)
@@ -183,6 +190,8 @@ public sealed class ScriptedChatClient : IChatClient
         public string[]? Chunks { get; init; }
 
         public Exception? Exception { get; init; }
+
+        public Task? Release { get; init; }
 
         public int? FailAfterChunks { get; init; }
 

@@ -401,8 +401,10 @@ public sealed class ConfigurationFuzzTests
                     ? new JsonObject { [Tenant] = new JsonObject { ["NoFallbacks"] = false } }
                     : new JsonObject { [EndpointNames[0]] = new JsonObject { ["Priority"] = 0 } };
             case SettingShape.Section:
-                Setting child = settings.First(s => s.Shape == SettingShape.Value && s.Path.StartsWith(setting.Path + ":", StringComparison.Ordinal) && DefaultValue(s) is not null);
-                return new JsonObject { [child.Name] = DefaultValue(child) };
+                // A child with a default writes it; a section whose children all default to null (Budget) gets a sample.
+                Setting child = settings.FirstOrDefault(s => s.Shape == SettingShape.Value && s.Path.StartsWith(setting.Path + ":", StringComparison.Ordinal) && DefaultValue(s) is not null)
+                    ?? settings.First(s => s.Shape == SettingShape.Value && s.Path.StartsWith(setting.Path + ":", StringComparison.Ordinal));
+                return new JsonObject { [child.Name] = SampleValue(child, settings) };
             default:
                 return type == typeof(TimeSpan) ? JsonValue.Create("00:00:01")
                     : type == typeof(string) ? JsonValue.Create("x")

@@ -62,6 +62,7 @@ public sealed class ConfigurationFuzzTests
         ["Streaming:FirstTokenTimeoutMultiplier"] = (1, 100),
         ["Hedging:MaxHedges"] = (1, 5),
         ["Cache:SizeLimitBytes"] = (1024, 64d * 1024 * 1024 * 1024),
+        ["Affinity:MaxConversations"] = (1, 10_000_000),
     };
 
     private static readonly Dictionary<string, (TimeSpan Min, TimeSpan Max)> DurationRanges = new(StringComparer.OrdinalIgnoreCase)
@@ -73,6 +74,8 @@ public sealed class ConfigurationFuzzTests
         ["Cache:DistributedTimeout"] = (TimeSpan.FromTicks(1), TimeSpan.FromMinutes(1)),
         ["Cache:DistributedRetryInterval"] = (TimeSpan.Zero, TimeSpan.FromHours(1)),
         ["Health:BreakDuration"] = (TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1)),
+        ["Affinity:TimeToLive"] = (TimeSpan.FromSeconds(1), TimeSpan.FromDays(30)),
+        ["Affinity:ProviderStateTimeToLive"] = (TimeSpan.FromSeconds(1), TimeSpan.FromDays(365)),
     };
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -490,7 +493,11 @@ public sealed class ConfigurationFuzzTests
         {
             faults.Add(new Fault("out-of-range", JsonValue.Create("-00:00:02")));
             faults.Add(new Fault("out-of-range", JsonValue.Create("-1.00:00:00")));
-            faults.Add(new Fault("huge", JsonValue.Create("31.00:00:00")));
+            if (!DurationRanges.TryGetValue(setting.Path, out (TimeSpan Min, TimeSpan Max) allowed) || allowed.Max < TimeSpan.FromDays(31))
+            {
+                faults.Add(new Fault("huge", JsonValue.Create("31.00:00:00"))); // past the usual one-day cap
+            }
+
             faults.Add(new Fault("huge", JsonValue.Create(TimeSpan.MaxValue.ToString("c", CultureInfo.InvariantCulture))));
         }
         else if (type.IsEnum)

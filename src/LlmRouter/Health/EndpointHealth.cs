@@ -21,6 +21,9 @@ internal sealed class EndpointHealth
     /// <summary>Gets a value indicating whether a half-open probe is in flight, here or (fleet mode) at another instance.</summary>
     public bool ProbeInFlight => Volatile.Read(ref _probeInFlight) != 0 || Volatile.Read(ref _fleetProbeDenied) != 0;
 
+    /// <summary>Gets a value indicating whether this instance's own half-open probe is in flight.</summary>
+    public bool LocalProbeInFlight => Volatile.Read(ref _probeInFlight) != 0;
+
     /// <summary>Gets or sets who hears of what this endpoint's health learns locally (fleet mode); <see langword="null"/> when none.</summary>
     public IEndpointHealthObserver? Observer { get; set; }
 

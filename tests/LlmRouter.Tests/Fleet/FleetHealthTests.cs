@@ -145,6 +145,9 @@ public sealed class FleetHealthTests(RedisServer redis) : IClassFixture<RedisSer
         using var late = new FleetCluster(1, redis.ConnectionString, prefix: fleet.Prefix);
         await late.AllConnectedAsync();
         Assert.Equal(HealthState.Open, late.PrimaryState(0));
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult check =
+            await new FleetHealthCheck(late.Routers[0]).CheckHealthAsync(new(), TestContext.Current.CancellationToken);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, check.Status);
         Assert.Equal("backup", await late.SendAsync(0));
         Assert.Equal(0, late.Primary.Calls);
     }

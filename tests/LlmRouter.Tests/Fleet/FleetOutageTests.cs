@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using LlmRouter.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -133,6 +134,8 @@ public sealed class FleetOutageTests(RedisServer redis) : IClassFixture<RedisSer
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"start-up and 50 requests took {clock.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(50, primary.Calls);
         await FleetCluster.Eventually(() => router.GetFleetStatus()!.State == FleetConnectionState.Disconnected, "the instance says disconnected");
+        HealthCheckResult check = await new FleetHealthCheck(router).CheckHealthAsync(new HealthCheckContext(), TestContext.Current.CancellationToken);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, check.Status);
         await Task.Delay(300, TestContext.Current.CancellationToken); // several reconnect polls: still one warning
         Assert.Equal(1, logs.GetSnapshot().Count(r => r.Id.Id == LostEventId));
         await host.StopAsync(TestContext.Current.CancellationToken);

@@ -20,8 +20,9 @@ public sealed class FleetCluster : IDisposable
 
     private readonly List<ServiceProvider> _providers = [];
 
-    public FleetCluster(int instances, string? connectionString, bool fleet = true, Action<RedisFleetOptions>? configure = null, string? prefix = null)
+    public FleetCluster(int instances, string? connectionString, bool fleet = true, Action<RedisFleetOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
     {
+        Time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Prefix = prefix ?? $"test-{Guid.NewGuid():N}";
         for (int i = 0; i < instances; i++)
         {
@@ -60,7 +61,8 @@ public sealed class FleetCluster : IDisposable
 
     public string Prefix { get; }
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    /// <summary>Gets the instances' shared clock; it starts on 1 January 2026 unless told otherwise (another process needs the real date).</summary>
+    public FakeTimeProvider Time { get; }
 
     public FakeLogCollector Logs { get; } = new();
 

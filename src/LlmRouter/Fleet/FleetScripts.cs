@@ -79,4 +79,27 @@ internal static class FleetScripts
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         return false
         """;
+
+    /// <summary>
+    /// KEYS: the minute's counter. ARGV: block, limit, ttlMs. Leases up to a block of the minute's quota, never past
+    /// the limit; returns the units granted (0 when the fleet has used the minute's limit).
+    /// </summary>
+    public const string Lease = """
+        local block = tonumber(ARGV[1])
+        local used = redis.call('INCRBY', KEYS[1], block)
+        if used == block then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+        local over = used - tonumber(ARGV[2])
+        if over <= 0 then return block end
+        if over > block then over = block end
+        redis.call('DECRBY', KEYS[1], over)
+        return block - over
+        """;
+
+    /// <summary>KEYS: members. ARGV: nowMs, instanceId, staleBeforeMs. Records this instance as alive; returns the fleet size.</summary>
+    public const string Heartbeat = """
+        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], 600000)
+        return redis.call('ZCARD', KEYS[1])
+        """;
 }

@@ -26,6 +26,12 @@ internal sealed class FleetEndpoint(FleetMirror mirror, RouterEndpoint endpoint,
 
     public long LockBackoffUntil; // Stopwatch timestamp
 
+    /// <summary>Gets or sets the fleet-wide requests-per-minute quota; null when the endpoint has no such limit.</summary>
+    public FleetQuota? Requests { get; set; }
+
+    /// <summary>Gets or sets the fleet-wide tokens-per-minute quota; null when the endpoint has no such limit.</summary>
+    public FleetQuota? Tokens { get; set; }
+
     public void OnHardFailure()
     {
         if (mirror.ShareFailureCounts)

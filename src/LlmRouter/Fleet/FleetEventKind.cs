@@ -8,4 +8,5 @@ internal enum FleetEventKind : byte
     Cooldown,
     HardFailure,
     Success,
+    Wake,
 }

@@ -29,6 +29,7 @@ internal sealed class FleetMirror : IDisposable
     private readonly bool _ownsConnection;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly FleetQuotaLeaser _leaser;
     private IConnectionMultiplexer? _redis;
     private ChannelMessageQueue? _subscription;
     private int _state = (int)FleetConnectionState.Connecting;
@@ -42,6 +43,7 @@ internal sealed class FleetMirror : IDisposable
     private long _dropped;
     private long _commands;
     private int _resyncWanted = 1;
+    private int _wakeQueued;
 
     public FleetMirror(
         RedisFleetOptions options,
@@ -78,6 +80,28 @@ internal sealed class FleetMirror : IDisposable
             endpoints[i].Cooldown.Observer = fleetEndpoint;
         }
 
+        var quotas = new List<FleetQuota>();
+        foreach (FleetEndpoint endpoint in _endpoints)
+        {
+            EndpointOptions endpointOptions = endpoint.Endpoint.Options;
+            endpoint.Requests = NewQuota(endpoint, "rpm", endpointOptions.RequestsPerMinute ?? 0);
+            endpoint.Tokens = NewQuota(endpoint, "tpm", endpointOptions.TokensPerMinute ?? 0);
+        }
+
+        _leaser = new FleetQuotaLeaser(options.KeyPrefix, InstanceId, quotas, TimeSpan.FromSeconds(5));
+
+        FleetQuota? NewQuota(FleetEndpoint endpoint, string kind, long limit)
+        {
+            if (limit <= 0)
+            {
+                return null;
+            }
+
+            var quota = new FleetQuota(endpoint.Endpoint.Name, kind, limit) { Starved = Wake };
+            quotas.Add(quota);
+            return quota;
+        }
+
         _loop = Task.Run(RunAsync);
     }
 
@@ -89,6 +113,15 @@ internal sealed class FleetMirror : IDisposable
 
     /// <summary>Gets how many Redis commands the mirror sent (all from its background loop); for tests.</summary>
     internal long CommandsSent => Interlocked.Read(ref _commands);
+
+    /// <summary>Gets the fleet-wide requests-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
+    /// <remarks>The hook for <c>EndpointLimits</c>: <c>TryTake(1, unixMinute)</c> beside its local limiter.</remarks>
+    internal FleetQuota? RequestQuota(int endpointIndex) => _endpoints[endpointIndex].Requests;
+
+    /// <summary>Gets the fleet-wide tokens-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
+    internal FleetQuota? TokenQuota(int endpointIndex) => _endpoints[endpointIndex].Tokens;
+
+    internal FleetQuotaLeaser Leaser => _leaser;
 
     /// <summary>Queues local news; never blocks: a full queue drops its oldest entry.</summary>
     public void Enqueue(FleetEvent fleetEvent) => _ = _queue.Writer.TryWrite(fleetEvent);
@@ -219,6 +252,7 @@ internal sealed class FleetMirror : IDisposable
                 if (State == FleetConnectionState.Connected)
                 {
                     await ManageProbeLocksAsync(_redis).ConfigureAwait(false);
+                    Add(ref _commands, await _leaser.RunOnceAsync(_redis.GetDatabase(), _runtime.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false));
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -277,6 +311,7 @@ internal sealed class FleetMirror : IDisposable
         }
 
         Interlocked.Exchange(ref _stateSinceUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _leaser.FallBack(_runtime.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         foreach (FleetEndpoint endpoint in _endpoints)
         {
             // Local health decides alone: each instance probes for itself rather than no instance probing at all.
@@ -382,6 +417,12 @@ internal sealed class FleetMirror : IDisposable
         IDatabase db = redis.GetDatabase();
         while (_queue.Reader.TryRead(out FleetEvent fleetEvent))
         {
+            if (fleetEvent.Kind == FleetEventKind.Wake)
+            {
+                Volatile.Write(ref _wakeQueued, 0);
+                continue;
+            }
+
             if (State != FleetConnectionState.Connected)
             {
                 // The resync on reconnect writes back the state that matters; counts and resets are lost.
@@ -641,4 +682,22 @@ internal sealed class FleetMirror : IDisposable
         Math.Max(1, untilUnixMs - nowUnixMs + (long)grace.TotalMilliseconds);
 
     private void Count() => Interlocked.Increment(ref _commands);
+
+    private static void Add(ref long counter, int value)
+    {
+        if (value != 0)
+        {
+            _ = Interlocked.Add(ref counter, value);
+        }
+    }
+
+    /// <summary>Wakes the loop now (a fleet quota ran short) rather than at the next poll.</summary>
+    /// <remarks>At most one wake waits in the queue, so that starved requests cannot crowd out news.</remarks>
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakeQueued, 1) == 0)
+        {
+            Enqueue(new FleetEvent(FleetEventKind.Wake, 0, 0, 0));
+        }
+    }
 }

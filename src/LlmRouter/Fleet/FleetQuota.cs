@@ -21,6 +21,7 @@ internal sealed class FleetQuota
     private long _leased;
     private bool _exhausted;
     private int _wanted;
+    private bool _active;
 
     public FleetQuota(string endpoint, string kind, long limit)
     {
@@ -40,6 +41,21 @@ internal sealed class FleetQuota
     /// <summary>Gets how much one lease asks for: a twentieth of the limit, at least 1.</summary>
     public long Block { get; }
 
+    /// <summary>Gets or sets what to call when a request found the allowance short, so that the background loop leases at once.</summary>
+    public Action? Starved { get; set; }
+
+    /// <summary>Gets a value indicating whether any request has used the quota: leasing starts with the first, so an unused quota costs Redis nothing.</summary>
+    public bool Active
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _active;
+            }
+        }
+    }
+
     /// <summary>Gets or sets a value indicating whether the allowance comes from leases (connected) or from this instance's share (disconnected).</summary>
     public bool Leasing { get; set; }
 
@@ -53,7 +69,7 @@ internal sealed class FleetQuota
         {
             lock (_gate)
             {
-                return Leasing && !_exhausted && (_wanted != 0 || _allowance <= Block / 2);
+                return _active && Leasing && !_exhausted && (_wanted != 0 || _allowance <= Block / 2);
             }
         }
     }
@@ -77,16 +93,23 @@ internal sealed class FleetQuota
     {
         lock (_gate)
         {
+            _active = true;
             Roll(window);
-            if (_allowance < units)
+            if (_allowance >= units)
             {
-                _wanted = 1;
-                return false;
+                _allowance -= units;
+                return true;
             }
 
-            _allowance -= units;
-            return true;
+            _wanted = Leasing && !_exhausted ? 1 : 0;
         }
+
+        if (_wanted != 0)
+        {
+            Starved?.Invoke();
+        }
+
+        return false;
     }
 
     /// <summary>Returns units taken but not used (a token reservation above the reported usage), within the same minute.</summary>

@@ -10,7 +10,8 @@ namespace LlmRouter;
 /// <remarks>
 /// Key layout: <c>{prefix}:llmrouter:{rpm|tpm}:{endpoint}:{unixMinute}</c> (an integer, expiring after two minutes) and
 /// <c>{prefix}:llmrouter:members</c> (a sorted set of instance ids scored by their last heartbeat).
-/// Not yet wired to <c>EndpointLimits</c>: see the fleet notes for the hook it needs.
+/// The fleet mirror runs it; <c>EndpointLimits</c> does not consult the quotas yet (the hook it needs: take from
+/// <see cref="FleetMirror.RequestQuota"/> and <see cref="FleetMirror.TokenQuota"/> beside its local limiters).
 /// </remarks>
 internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOnlyList<FleetQuota> quotas, TimeSpan heartbeatInterval)
 {
@@ -33,6 +34,18 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
     public async Task<int> RunOnceAsync(IDatabase db, long nowUnixMs)
     {
         int trips = 0;
+        bool any = false;
+        foreach (FleetQuota quota in quotas)
+        {
+            quota.Leasing = true; // connected: allowances come from leases only, never from a share
+            any |= quota.Active;
+        }
+
+        if (!any)
+        {
+            return 0; // no request has used a fleet limit yet: nothing to lease, no heartbeat
+        }
+
         if (_lastHeartbeatUnixMs is not { } last || nowUnixMs - last >= heartbeatInterval.TotalMilliseconds)
         {
             _lastHeartbeatUnixMs = nowUnixMs;

@@ -27,11 +27,12 @@ public sealed class FleetQuotaTests(RedisServer redis) : IClassFixture<RedisServ
                 leasers.Add(new FleetQuotaLeaser(prefix, $"i{i}", [new FleetQuota("primary", "rpm", 60)], TimeSpan.FromSeconds(5)));
             }
 
-            // Connected from the start: the mirror's first step leases before any request.
+            // Connected from the start: the mirror's first step (before any request) switches to leases; a quota
+            // leases once a request has used it.
             int trips = 0;
             for (int i = 0; i < 3; i++)
             {
-                trips += await leasers[i].RunOnceAsync(connections[i].GetDatabase(), Now);
+                Assert.Equal(0, await leasers[i].RunOnceAsync(connections[i].GetDatabase(), Now));
             }
 
             int admitted = 0;
@@ -88,6 +89,8 @@ public sealed class FleetQuotaTests(RedisServer redis) : IClassFixture<RedisServ
             .ToList();
         foreach (FleetQuotaLeaser leaser in leasers)
         {
+            _ = await leaser.RunOnceAsync(connection.GetDatabase(), Now);
+            Assert.False(leaser.Quotas[0].TryTake(1, Minute)); // the first request finds no lease yet: it goes elsewhere
             _ = await leaser.RunOnceAsync(connection.GetDatabase(), Now);
         }
 

@@ -44,6 +44,7 @@ internal sealed class FleetMirror : IDisposable
     private long _commands;
     private int _resyncWanted = 1;
     private int _wakeQueued;
+    private int _publishing;
 
     public FleetMirror(
         RedisFleetOptions options,
@@ -149,7 +150,7 @@ internal sealed class FleetMirror : IDisposable
             PublishedEvents = Interlocked.Read(ref _published),
             AppliedEvents = Interlocked.Read(ref _applied),
             DroppedEvents = Interlocked.Read(ref _dropped),
-            QueuedEvents = _queue.Reader.CanCount ? _queue.Reader.Count : 0,
+            QueuedEvents = (_queue.Reader.CanCount ? _queue.Reader.Count : 0) + Volatile.Read(ref _publishing),
             ProbeLocksHeld = held,
         };
     }
@@ -415,22 +416,32 @@ internal sealed class FleetMirror : IDisposable
     private async Task DrainAsync(IConnectionMultiplexer redis)
     {
         IDatabase db = redis.GetDatabase();
-        while (_queue.Reader.TryRead(out FleetEvent fleetEvent))
+
+        // Marked as publishing before an item leaves the queue, so that the status never shows an empty queue while
+        // news is still on its way.
+        Volatile.Write(ref _publishing, 1);
+        try
         {
-            if (fleetEvent.Kind == FleetEventKind.Wake)
+            while (_queue.Reader.TryRead(out FleetEvent fleetEvent))
             {
-                Volatile.Write(ref _wakeQueued, 0);
-                continue;
+                if (fleetEvent.Kind == FleetEventKind.Wake)
+                {
+                    Volatile.Write(ref _wakeQueued, 0);
+                }
+                else if (State != FleetConnectionState.Connected)
+                {
+                    // The resync on reconnect writes back the state that matters; counts and resets are lost.
+                    Interlocked.Increment(ref _dropped);
+                }
+                else
+                {
+                    await PublishAsync(db, fleetEvent).ConfigureAwait(false);
+                }
             }
-
-            if (State != FleetConnectionState.Connected)
-            {
-                // The resync on reconnect writes back the state that matters; counts and resets are lost.
-                Interlocked.Increment(ref _dropped);
-                continue;
-            }
-
-            await PublishAsync(db, fleetEvent).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _publishing, 0);
         }
     }
 
@@ -587,6 +598,12 @@ internal sealed class FleetMirror : IDisposable
                     endpoint.HoldsLock = true;
                     health.FleetProbeDenied = false;
                     FleetLog.ProbeLockTaken(_logger, _options.KeyPrefix, endpoint.Endpoint.Name);
+                }
+                else
+                {
+                    // Another instance probes: its outcome arrives as news. Ask again only in case it lets the lock
+                    // lapse, so that a large fleet does not poll Redis for the lock every interval.
+                    endpoint.LockBackoffUntil = realNow + (lockTicks / 4);
                 }
             }
         }

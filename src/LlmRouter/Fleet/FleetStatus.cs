@@ -37,7 +37,7 @@ public sealed class FleetStatus
     /// <summary>Gets how many pieces of news were dropped: the oldest, when the queue was full, or when Redis failed.</summary>
     public long DroppedEvents { get; init; }
 
-    /// <summary>Gets how many pieces of news are waiting to be published.</summary>
+    /// <summary>Gets how many pieces of news are waiting to be published, the one being published included.</summary>
     public int QueuedEvents { get; init; }
 
     /// <summary>Gets the endpoints whose fleet-wide probe lock this instance holds: only it may probe them.</summary>

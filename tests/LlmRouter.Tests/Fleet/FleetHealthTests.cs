@@ -115,6 +115,29 @@ public sealed class FleetHealthTests(RedisServer redis) : IClassFixture<RedisSer
     }
 
     [Fact]
+    public async Task HalfOpen_HolderWithoutTraffic_LetsTheLockGoToAnInstanceThatProbes()
+    {
+        redis.Require();
+        using var fleet = new FleetCluster(3, redis.ConnectionString, configure: o => o.ProbeLockDuration = TimeSpan.FromMilliseconds(500));
+        await fleet.AllConnectedAsync();
+        await OpenPrimaryEverywhereAsync(fleet);
+        fleet.Primary.Status = 200;
+
+        fleet.Time.Advance(FleetCluster.Break + TimeSpan.FromSeconds(1));
+        await FleetCluster.Eventually(() => Enumerable.Range(0, 3).Sum(n => fleet.Status(n).ProbeLocksHeld.Count) == 1, "one instance holds the probe lock");
+        int idle = Enumerable.Range(0, 3).Single(n => fleet.Status(n).ProbeLocksHeld.Contains("primary"));
+
+        // The holder gets no request; another instance takes the lock once it lapses, and probes.
+        int next = -1;
+        await FleetCluster.Eventually(
+            () => (next = Enumerable.Range(0, 3).FirstOrDefault(n => n != idle && fleet.Status(n).ProbeLocksHeld.Contains("primary"), -1)) >= 0,
+            "another instance takes the lapsed lock");
+        Assert.Equal(FleetCluster.Threshold, fleet.Primary.Calls); // no probe yet
+        Assert.Equal("primary", await fleet.SendAsync(next));
+        await FleetCluster.Eventually(() => Enumerable.Range(0, 3).All(n => fleet.PrimaryState(n) == HealthState.Healthy), "the probe's success reaches every instance");
+    }
+
+    [Fact]
     public async Task RateLimited_AtOneInstance_EveryInstanceCoolsDown()
     {
         redis.Require();

@@ -1,4 +1,6 @@
 using LlmRouter.Tests.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmRouter.Tests.Fleet;
 
@@ -193,6 +195,43 @@ public sealed class FleetHealthTests(RedisServer redis) : IClassFixture<RedisSer
             Assert.Matches(@"^[0-9a-f|]*$", value); // deadlines, counters, instance ids: nothing else
             Assert.DoesNotContain("hello", key.ToString(), StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    [Fact]
+    public async Task ApplicationMultiplexer_IsUsedAndLeftOpen()
+    {
+        redis.Require();
+        await using StackExchange.Redis.ConnectionMultiplexer shared = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var services = new ServiceCollection();
+        _ = services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(shared);
+        _ = services.AddLlmRouter(r => r.AddEndpoint("primary", new FleetProvider("primary")).AddRedisFleet(o => o.KeyPrefix = $"di-{Guid.NewGuid():N}"));
+        using (ServiceProvider provider = services.BuildServiceProvider())
+        {
+            RouterChatClient router = provider.GetRequiredService<RouterChatClient>();
+            await FleetCluster.Eventually(() => router.GetFleetStatus()!.State == FleetConnectionState.Connected, "connected through the application's multiplexer");
+        }
+
+        Assert.True(shared.IsConnected); // the router does not dispose what the application owns
+    }
+
+    [Fact]
+    public async Task Configuration_BindsTheFleetSection()
+    {
+        redis.Require();
+        IConfiguration configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Fleet:KeyPrefix"] = $"config-{Guid.NewGuid():N}",
+                ["Fleet:ConnectionString"] = redis.ConnectionString,
+                ["Fleet:PollInterval"] = "00:00:00.050",
+            })
+            .Build();
+        var services = new ServiceCollection();
+        _ = services.AddLlmRouter(r => r.AddEndpoint("primary", new FleetProvider("primary")).AddRedisFleet(configuration.GetSection("Fleet")));
+        using ServiceProvider provider = services.BuildServiceProvider();
+        RouterChatClient router = provider.GetRequiredService<RouterChatClient>();
+        await FleetCluster.Eventually(() => router.GetFleetStatus()!.State == FleetConnectionState.Connected, "connected from configuration");
+        Assert.StartsWith("config-", router.GetFleetStatus()!.KeyPrefix, StringComparison.Ordinal);
     }
 
     /// <summary>Fails the primary through instance 0 until every instance sees it open.</summary>

@@ -66,6 +66,17 @@ public sealed class FleetOutageTests(RedisServer redis) : IClassFixture<RedisSer
         Assert.All(Enumerable.Range(0, 3), n => Assert.True(fleet.Status(n).Resyncs >= 2));
         Assert.All(Enumerable.Range(0, 3), n => Assert.Equal(1, fleet.Status(n).Outages));
         Assert.Equal(3, fleet.Logs.GetSnapshot().Count(r => r.Id.Id == LostEventId));
+
+        // Back in step: one probe lock for the fleet again, and the probe's news travels by pub/sub.
+        fleet.Primary.Status = 200;
+        fleet.Time.Advance(FleetCluster.Break + TimeSpan.FromSeconds(1));
+        await FleetCluster.Eventually(() => Enumerable.Range(0, 3).Sum(n => fleet.Status(n).ProbeLocksHeld.Count) == 1, "one instance holds the probe lock");
+        int holder = Enumerable.Range(0, 3).Single(n => fleet.Status(n).ProbeLocksHeld.Contains("primary"));
+        int calls = fleet.Primary.Calls;
+        Assert.Equal("backup", await fleet.SendAsync((holder + 1) % 3));
+        Assert.Equal("primary", await fleet.SendAsync(holder));
+        Assert.Equal(calls + 1, fleet.Primary.Calls);
+        await FleetCluster.Eventually(() => Enumerable.Range(0, 3).All(n => fleet.PrimaryState(n) == HealthState.Healthy), "the probe's success reaches every instance");
     }
 
     [Fact]

@@ -19,8 +19,7 @@ public sealed class RedisFleetOptions
     /// <remarks>
     /// When empty, the router uses the <c>IConnectionMultiplexer</c> the application registered in its services, and
     /// does not dispose it. When set, the router connects on its own in the background (an unreachable server never
-    /// delays start-up) and owns that connection. Bound from configuration it may name a connection string of
-    /// <c>ConnectionStrings</c> instead, through <c>AddRedisFleet(IConfiguration)</c>.
+    /// delays start-up) and owns that connection. It is never logged: it may hold a password.
     /// </remarks>
     public string? ConnectionString { get; set; }
 

@@ -66,6 +66,10 @@ public sealed class RouterChatClient : IChatClient
     /// <summary>Gets the names of the endpoints, in registration order.</summary>
     public IReadOnlyList<string> EndpointNames => Array.ConvertAll(_endpoints, static e => e.Name);
 
+    /// <summary>Gets how this instance coordinates with its fleet (<c>AddRedisFleet</c>); <see langword="null"/> when fleet mode is off.</summary>
+    /// <returns>The connection state, the news published, applied and dropped, and the probe locks this instance holds.</returns>
+    public FleetStatus? GetFleetStatus() => Volatile.Read(ref _fleet)?.GetStatus();
+
     /// <inheritdoc />
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is <see langword="null"/>.</exception>
     /// <exception cref="NoEndpointAvailableException">No endpoint serves the requested group, or every candidate stayed open.</exception>
@@ -126,10 +130,6 @@ public sealed class RouterChatClient : IChatClient
 
         return snapshots;
     }
-
-    /// <summary>Gets how this instance coordinates with its fleet (<c>AddRedisFleet</c>); <see langword="null"/> when fleet mode is off.</summary>
-    /// <returns>The connection state, the news published, applied and dropped, and the probe locks this instance holds.</returns>
-    public FleetStatus? GetFleetStatus() => Volatile.Read(ref _fleet)?.GetStatus();
 
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)

@@ -80,6 +80,32 @@ public sealed class FleetOutageTests(RedisServer redis) : IClassFixture<RedisSer
     }
 
     [Fact]
+    public async Task RedisFlapping_NoRequestFails_OneWarningPerOutage()
+    {
+        redis.Require();
+        using var fleet = new FleetCluster(2, redis.ConnectionString);
+        await fleet.AllConnectedAsync();
+        int served = 0;
+        for (int outage = 1; outage <= 3; outage++)
+        {
+            redis.Kill();
+            await FleetCluster.Eventually(() => Enumerable.Range(0, 2).All(n => fleet.Status(n).State == FleetConnectionState.Disconnected), "disconnected");
+            for (int i = 0; i < 20; i++)
+            {
+                Assert.Equal("primary", await fleet.SendAsync(i % 2)); // throws if a request failed
+                served++;
+            }
+
+            await redis.StartAsync();
+            await FleetCluster.Eventually(() => Enumerable.Range(0, 2).All(n => fleet.Status(n).State == FleetConnectionState.Connected), "reconnected");
+            Assert.All(Enumerable.Range(0, 2), n => Assert.Equal(outage, fleet.Status(n).Outages));
+        }
+
+        Assert.Equal(60, served);
+        Assert.Equal(2 * 3, fleet.Logs.GetSnapshot().Count(r => r.Id.Id == LostEventId));
+    }
+
+    [Fact]
     public async Task SlowRedis_RequestsSendNothingToRedisAndNeverWaitForIt()
     {
         redis.Require();

@@ -27,6 +27,7 @@ public sealed class RouterChatClient : IChatClient
     private readonly RouterTelemetry _telemetry;
     private readonly IDisposable? _optionsSubscription;
     private readonly ChatClientMetadata _metadata = new("llmrouter");
+    private FleetMirror? _fleet;
     private int _disposed;
 
     internal RouterChatClient(
@@ -65,6 +66,10 @@ public sealed class RouterChatClient : IChatClient
 
     /// <summary>Gets the names of the endpoints, in registration order.</summary>
     public IReadOnlyList<string> EndpointNames => Array.ConvertAll(_endpoints, static e => e.Name);
+
+    /// <summary>Gets how this instance coordinates with its fleet (<c>AddRedisFleet</c>); <see langword="null"/> when fleet mode is off.</summary>
+    /// <returns>The connection state, the news published, applied and dropped, and the probe locks this instance holds.</returns>
+    public FleetStatus? GetFleetStatus() => Volatile.Read(ref _fleet)?.GetStatus();
 
     /// <inheritdoc />
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is <see langword="null"/>.</exception>
@@ -188,6 +193,7 @@ public sealed class RouterChatClient : IChatClient
         }
 
         _optionsSubscription?.Dispose();
+        _fleet?.Dispose();
         _refresher.Dispose();
         _cache.Dispose();
         _telemetry.Dispose();
@@ -204,6 +210,13 @@ public sealed class RouterChatClient : IChatClient
     internal void RefreshSnapshots() => _refresher.Refresh();
 
     internal RouterEndpoint[] Endpoints => _endpoints;
+
+    internal RouterRuntime Runtime => _runtime;
+
+    internal FleetMirror? Fleet => Volatile.Read(ref _fleet);
+
+    /// <summary>Connects the router to its fleet's mirror, which it then owns.</summary>
+    internal void AttachFleet(FleetMirror fleet) => Volatile.Write(ref _fleet, fleet);
 
     internal ResponseCache Cache => _cache;
 

@@ -107,7 +107,7 @@ public static class LlmRouterServiceCollectionExtensions
             throw;
         }
 
-        return new RouterChatClient(
+        var router = new RouterChatClient(
             endpoints,
             options,
             services.GetService<TimeProvider>(),
@@ -124,5 +124,12 @@ public static class LlmRouterServiceCollectionExtensions
             }),
             services.GetService<IMeterFactory>(),
             services.GetService<IDistributedCache>());
+
+        if (services.GetService<FleetRegistration>() is not null)
+        {
+            router.AttachFleet(FleetRegistration.CreateMirror(services, router));
+        }
+
+        return router;
     }
 }

@@ -11,9 +11,27 @@ internal sealed class EndpointCooldown
 
     public bool IsCoolingDown(long now) => Volatile.Read(ref _deadline) > now;
 
+    /// <summary>Gets or sets who hears of cool-downs learnt locally (fleet mode); <see langword="null"/> when none.</summary>
+    public IEndpointHealthObserver? Observer { get; set; }
+
     /// <summary>Extends the cool-down to <paramref name="deadline"/> unless it already lasts longer.</summary>
     /// <returns><see langword="true"/> when the deadline moved.</returns>
     public bool ExtendTo(long deadline)
+    {
+        if (!Extend(deadline))
+        {
+            return false;
+        }
+
+        Observer?.OnCooldown(deadline);
+        return true;
+    }
+
+    /// <summary>Extends the cool-down to a deadline learnt from the fleet, without reporting it back.</summary>
+    /// <returns><see langword="true"/> when the deadline moved.</returns>
+    public bool ExtendFromFleet(long deadline) => Extend(deadline);
+
+    private bool Extend(long deadline)
     {
         long current = Volatile.Read(ref _deadline);
         while (deadline > current)

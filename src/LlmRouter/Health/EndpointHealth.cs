@@ -13,12 +13,38 @@ internal sealed class EndpointHealth
     private int _consecutiveFast;
     private int _failedProbes;
     private int _probeInFlight;
+    private int _fleetProbeDenied;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public HealthStatus Status => Volatile.Read(ref _status);
 
-    /// <summary>Gets a value indicating whether a half-open probe is in flight.</summary>
-    public bool ProbeInFlight => Volatile.Read(ref _probeInFlight) != 0;
+    /// <summary>Gets a value indicating whether a half-open probe is in flight, here or (fleet mode) at another instance.</summary>
+    public bool ProbeInFlight => Volatile.Read(ref _probeInFlight) != 0 || Volatile.Read(ref _fleetProbeDenied) != 0;
+
+    /// <summary>Gets a value indicating whether this instance's own half-open probe is in flight.</summary>
+    public bool LocalProbeInFlight => Volatile.Read(ref _probeInFlight) != 0;
+
+    /// <summary>Gets or sets who hears of what this endpoint's health learns locally (fleet mode); <see langword="null"/> when none.</summary>
+    public IEndpointHealthObserver? Observer { get; set; }
+
+    /// <summary>Gets the number of probes in a row that failed.</summary>
+    public int FailedProbes => Volatile.Read(ref _failedProbes);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the fleet withholds the probe from this instance: another instance holds
+    /// the endpoint's probe lock, so a half-open endpoint stays closed to traffic here until the probe's outcome arrives.
+    /// </summary>
+    public bool FleetProbeDenied
+    {
+        get => Volatile.Read(ref _fleetProbeDenied) != 0;
+        set
+        {
+            if (Interlocked.Exchange(ref _fleetProbeDenied, value ? 1 : 0) != 0 && !value)
+            {
+                Signal(); // requests waiting on an all-open group may probe now
+            }
+        }
+    }
 
     /// <summary>Gets a task that completes at the next transition or probe release; for requests waiting on an all-open group.</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;
@@ -39,7 +65,7 @@ internal sealed class EndpointHealth
             return Admission.Admitted;
         }
 
-        if (now < status.OpenUntil)
+        if (now < status.OpenUntil || Volatile.Read(ref _fleetProbeDenied) != 0)
         {
             return Admission.Rejected;
         }
@@ -92,11 +118,18 @@ internal sealed class EndpointHealth
     /// <returns>The new state when it changed; otherwise <see langword="null"/>.</returns>
     public HealthState? OnSuccess(long now, bool isSlow, Admission admission, HealthOptions options)
     {
+        HealthState? transition;
+        long closedOpenUntil = 0;
         try
         {
             lock (_gate)
             {
-                return Succeeded(now, isSlow, options);
+                HealthStatus before = _status;
+                transition = Succeeded(now, isSlow, options);
+                if (before.State == HealthState.Open && transition == HealthState.Healthy)
+                {
+                    closedOpenUntil = before.OpenUntil;
+                }
             }
         }
         finally
@@ -107,6 +140,17 @@ internal sealed class EndpointHealth
                 ReleaseProbe();
             }
         }
+
+        if (Observer is { } observer)
+        {
+            observer.OnSuccess();
+            if (closedOpenUntil != 0)
+            {
+                observer.OnClosed(closedOpenUntil);
+            }
+        }
+
+        return transition;
     }
 
     private HealthState? Succeeded(long now, bool isSlow, HealthOptions options)
@@ -154,11 +198,21 @@ internal sealed class EndpointHealth
     /// <returns>The new state when it changed; otherwise <see langword="null"/>.</returns>
     public HealthState? OnFailure(long now, FailureKind kind, Admission admission, HealthOptions options, double random, long timestampFrequency)
     {
+        HealthState? transition;
+        HealthStatus after;
+        int failedProbes;
         try
         {
             lock (_gate)
             {
-                return Failed(now, kind, admission, options, random, timestampFrequency);
+                HealthStatus before = _status;
+                transition = Failed(now, kind, admission, options, random, timestampFrequency);
+                after = _status;
+                failedProbes = _failedProbes;
+                if (!ReferenceEquals(before, after) && after.State == HealthState.Open)
+                {
+                    transition = HealthState.Open; // a failed probe moved the break later: news for the fleet too
+                }
             }
         }
         finally
@@ -168,6 +222,71 @@ internal sealed class EndpointHealth
             {
                 ReleaseProbe();
             }
+        }
+
+        if (Observer is { } observer)
+        {
+            if (admission != Admission.Probe && kind is FailureKind.Transient or FailureKind.Timeout)
+            {
+                observer.OnHardFailure();
+            }
+
+            if (transition == HealthState.Open)
+            {
+                observer.OnOpened(after.OpenUntil, failedProbes);
+            }
+        }
+
+        return transition;
+    }
+
+    /// <summary>Opens the endpoint until <paramref name="openUntil"/> as another instance decided, unless it is already open longer.</summary>
+    /// <param name="openUntil">The break's end, as a <see cref="TimeProvider.GetTimestamp"/> value.</param>
+    /// <param name="failedProbes">The fleet's count of failed probes in a row, so that the next break doubles from it.</param>
+    /// <returns><see langword="true"/> when the state changed; the change is not reported to <see cref="Observer"/>.</returns>
+    public bool ApplyRemoteOpen(long openUntil, int failedProbes)
+    {
+        lock (_gate)
+        {
+            _failedProbes = Math.Max(_failedProbes, failedProbes);
+            HealthStatus status = _status;
+            if (status.State == HealthState.Open && status.OpenUntil >= openUntil)
+            {
+                return false; // deadlines only move later
+            }
+
+            _consecutiveFailures = 0;
+            _consecutiveSlow = 0;
+            _consecutiveFast = 0;
+            _ = Publish(new HealthStatus(HealthState.Open, openUntil, 0));
+            return true;
+        }
+    }
+
+    /// <summary>Closes the endpoint because the fleet's probe of the break ending at <paramref name="openUntil"/> succeeded.</summary>
+    /// <param name="openUntil">The end of the break the probe ended.</param>
+    /// <param name="now">The current timestamp: the slow-start ramp begins here.</param>
+    /// <param name="tolerance">Timestamp ticks of clock skew to allow between instances.</param>
+    /// <returns>
+    /// <see langword="true"/> when the endpoint closed; an endpoint open until later than the probed break (it learnt
+    /// of a newer failure) stays open.
+    /// </returns>
+    public bool ApplyRemoteClose(long openUntil, long now, long tolerance)
+    {
+        lock (_gate)
+        {
+            HealthStatus status = _status;
+            if (status.State != HealthState.Open || status.OpenUntil > openUntil + tolerance)
+            {
+                return false;
+            }
+
+            _failedProbes = 0;
+            _consecutiveFailures = 0;
+            _consecutiveSlow = 0;
+            _consecutiveFast = 0;
+            _ = Publish(new HealthStatus(HealthState.Healthy, 0, now));
+            return true;
         }
     }
 

@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace LlmRouter.Tests.TestSupport;
+
+/// <summary>A simulated provider shared by every instance of a fleet: answers, fails with 503, or rate-limits with 429; counts calls.</summary>
+public sealed class FleetProvider(string name) : IChatClient
+{
+    private int _calls;
+    private volatile int _mode;
+
+    public string Name { get; } = name;
+
+    public int Calls => Volatile.Read(ref _calls);
+
+    /// <summary>Gets or sets what every call does: 200, 503 or 429.</summary>
+    public int Status
+    {
+        get => _mode == 0 ? 200 : _mode;
+        set => _mode = value == 200 ? 0 : value;
+    }
+
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        _ = Interlocked.Increment(ref _calls);
+        int status = Status;
+        return status == 200
+            ? Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, Name)) { FinishReason = ChatFinishReason.Stop })
+            : Task.FromException<ChatResponse>(RouterFactory.Http(status));
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ChatResponse response = await GetResponseAsync(messages, options, cancellationToken);
+        foreach (ChatResponseUpdate update in response.ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}

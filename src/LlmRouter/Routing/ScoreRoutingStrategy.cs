@@ -34,16 +34,33 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         ScoringOptions options = _runtime.Options.Scoring;
         SnapshotScores components = Components(candidates, request.Streaming, options.MinSamples, options.LatencySensitivity);
         ReadOnlySpan<EndpointSnapshot> snapshots = components.Snapshots;
+        IEndpointScorer? scorer = _scorer;
+        if (scorer is not null)
+        {
+            // A pass of its own, before the loops below, so that they make no call and keep their values in registers.
+            for (int i = 0; i < candidates.Length; i++)
+            {
+                double custom = scorer.Score(snapshots[i], request.Messages, request.Options);
+                candidates[i].Custom = double.IsNaN(custom) ? 0 : Math.Clamp(custom, 0, 1);
+            }
+        }
+
         int promptTokens = request.EstimatePromptTokens();
         double outputTokensCap = request.Options?.MaxOutputTokens is { } max ? max : double.NaN;
+        double assumedOutputTokens = options.AssumedOutputTokens;
 
-        // The cost component is relative to the best estimate for this request.
+        // The cost component is relative to the best estimate for this request. Estimates are finite and not negative
+        // (prices are validated, token counts are counts), so a plain comparison finds the same minimum as Math.Min,
+        // without its NaN and signed-zero handling on the loop's critical path.
         double bestCost = double.PositiveInfinity;
         for (int i = 0; i < candidates.Length; i++)
         {
-            ref CandidateEntry candidate = ref candidates[i];
-            candidate.EstimatedCost = EstimateCost(candidate.Endpoint, snapshots[i], promptTokens, outputTokensCap, options);
-            bestCost = Math.Min(bestCost, candidate.EstimatedCost);
+            double cost = EstimateCost(candidates[i].Endpoint.PerToken, snapshots[i], promptTokens, outputTokensCap, assumedOutputTokens);
+            candidates[i].EstimatedCost = cost;
+            if (cost < bestCost)
+            {
+                bestCost = cost;
+            }
         }
 
         double latencyWeight = options.LatencyWeight;
@@ -51,16 +68,14 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         double successWeight = options.SuccessWeight;
         double customWeight = options.CustomWeight;
         double totalWeight = latencyWeight + costWeight + successWeight + customWeight;
-        IEndpointScorer? scorer = _scorer;
+        bool customScored = scorer is not null;
         for (int i = 0; i < candidates.Length; i++)
         {
             ref CandidateEntry candidate = ref candidates[i];
             double latencyScore = components.Latency(i);
             double successScore = components.Success(i);
             double costScore = candidate.EstimatedCost <= 0 ? 1 : bestCost / candidate.EstimatedCost;
-            double customScore = scorer is null ? 1 : scorer.Score(snapshots[i], request.Messages, request.Options);
-            customScore = double.IsNaN(customScore) ? 0 : Math.Clamp(customScore, 0, 1);
-
+            double customScore = customScored ? candidate.Custom : 1;
             double score = totalWeight > 0
                 ? ((latencyWeight * latencyScore) + (costWeight * costScore) + (successWeight * successScore) + (customWeight * customScore)) / totalWeight
                 : 0;
@@ -81,15 +96,15 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 
     /// <summary>Estimates the request's cost at the endpoint's prices: prompt tokens in, expected tokens out.</summary>
     internal static double EstimateCost(RouterEndpoint endpoint, int promptTokens, in RoutingRequest request, ScoringOptions options) =>
-        EstimateCost(endpoint, endpoint.Metrics.Snapshot, promptTokens, request.Options?.MaxOutputTokens is { } max ? max : double.NaN, options);
+        EstimateCost(
+            endpoint.PerToken, endpoint.Metrics.Snapshot, promptTokens, request.Options?.MaxOutputTokens is { } max ? max : double.NaN, options.AssumedOutputTokens);
 
-    /// <summary>Estimates the request's cost at the endpoint's prices, given its snapshot and the request's output cap (NaN when none).</summary>
-    private static double EstimateCost(RouterEndpoint endpoint, EndpointSnapshot snapshot, int promptTokens, double outputTokensCap, ScoringOptions options)
+    /// <summary>Estimates the request's cost at the given prices, given the endpoint's snapshot and the request's output cap (NaN when none).</summary>
+    private static double EstimateCost(RouterEndpoint.Prices prices, EndpointSnapshot snapshot, int promptTokens, double outputTokensCap, double assumedOutputTokens)
     {
-        RouterEndpoint.Prices prices = endpoint.PerToken;
         double outputTokens = !double.IsNaN(outputTokensCap)
             ? outputTokensCap
-            : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
+            : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : assumedOutputTokens;
         return (promptTokens * prices.Input) + (outputTokens * prices.Output);
     }
 

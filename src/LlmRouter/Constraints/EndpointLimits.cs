@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 
 namespace LlmRouter;
@@ -58,11 +59,16 @@ internal sealed class EndpointLimits : IDisposable
     /// <summary>Re-reads the limits when the endpoint's options object changed.</summary>
     public void Configure(EndpointOptions options)
     {
-        if (ReferenceEquals(Volatile.Read(ref _configuredFrom), options))
+        // Called for every candidate of every request: the unchanged case stays small enough to inline.
+        if (!ReferenceEquals(Volatile.Read(ref _configuredFrom), options))
         {
-            return;
+            Reconfigure(options);
         }
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Reconfigure(EndpointOptions options)
+    {
         lock (_gate)
         {
             if (ReferenceEquals(_configuredFrom, options))

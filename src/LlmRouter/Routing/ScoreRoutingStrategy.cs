@@ -47,7 +47,6 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 
         int promptTokens = request.EstimatePromptTokens();
         double outputTokensCap = request.Options?.MaxOutputTokens is { } max ? max : double.NaN;
-        double assumedOutputTokens = options.AssumedOutputTokens;
 
         // The cost component is relative to the best estimate for this request. Estimates are finite and not negative
         // (prices are validated, token counts are counts), so a plain comparison finds the same minimum as Math.Min,
@@ -55,7 +54,7 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         double bestCost = double.PositiveInfinity;
         for (int i = 0; i < candidates.Length; i++)
         {
-            double cost = EstimateCost(candidates[i].Endpoint.PerToken, snapshots[i], promptTokens, outputTokensCap, assumedOutputTokens);
+            double cost = EstimateCost(candidates[i].Endpoint, snapshots[i], promptTokens, outputTokensCap, options);
             candidates[i].EstimatedCost = cost;
             if (cost < bestCost)
             {
@@ -96,15 +95,15 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 
     /// <summary>Estimates the request's cost at the endpoint's prices: prompt tokens in, expected tokens out.</summary>
     internal static double EstimateCost(RouterEndpoint endpoint, int promptTokens, in RoutingRequest request, ScoringOptions options) =>
-        EstimateCost(
-            endpoint.PerToken, endpoint.Metrics.Snapshot, promptTokens, request.Options?.MaxOutputTokens is { } max ? max : double.NaN, options.AssumedOutputTokens);
+        EstimateCost(endpoint, endpoint.Metrics.Snapshot, promptTokens, request.Options?.MaxOutputTokens is { } max ? max : double.NaN, options);
 
-    /// <summary>Estimates the request's cost at the given prices, given the endpoint's snapshot and the request's output cap (NaN when none).</summary>
-    private static double EstimateCost(RouterEndpoint.Prices prices, EndpointSnapshot snapshot, int promptTokens, double outputTokensCap, double assumedOutputTokens)
+    /// <summary>Estimates the request's cost at the endpoint's prices, given its snapshot and the request's output cap (NaN when none).</summary>
+    private static double EstimateCost(RouterEndpoint endpoint, EndpointSnapshot snapshot, int promptTokens, double outputTokensCap, ScoringOptions options)
     {
+        RouterEndpoint.Prices prices = endpoint.PerToken;
         double outputTokens = !double.IsNaN(outputTokensCap)
             ? outputTokensCap
-            : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : assumedOutputTokens;
+            : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
         return (promptTokens * prices.Input) + (outputTokens * prices.Output);
     }
 

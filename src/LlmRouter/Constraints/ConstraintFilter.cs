@@ -285,20 +285,22 @@ internal sealed class ConstraintFilter
                 $"about {facts.ExactTokens} input tokens plus {maxOutput ?? 0} output tokens exceed ContextWindowTokens ({window})");
         }
 
-        // Prices: the lower of the request's and the tenant's caps.
-        decimal? maxInput = Lower(hints?.MaxInputCostPerMillionTokens, tenant?.MaxInputCostPerMillionTokens);
+        // Prices: the lower of the request's and the tenant's caps. Without either there are none, and the nullable
+        // decimals are not worked through for every endpoint (they were most of a limits-only check's time).
+        bool capped = hints is not null || tenant is not null;
+        decimal? maxInput = !capped ? null : Lower(hints?.MaxInputCostPerMillionTokens, tenant?.MaxInputCostPerMillionTokens);
         if (maxInput is { } inputCap && options.InputCostPerMillionTokens > inputCap)
         {
             return new(name, ExclusionReason.Price, $"InputCostPerMillionTokens {options.InputCostPerMillionTokens} is above the cap {inputCap}");
         }
 
-        decimal? maxOutputPrice = Lower(hints?.MaxOutputCostPerMillionTokens, tenant?.MaxOutputCostPerMillionTokens);
+        decimal? maxOutputPrice = !capped ? null : Lower(hints?.MaxOutputCostPerMillionTokens, tenant?.MaxOutputCostPerMillionTokens);
         if (maxOutputPrice is { } outputPriceCap && options.OutputCostPerMillionTokens > outputPriceCap)
         {
             return new(name, ExclusionReason.Price, $"OutputCostPerMillionTokens {options.OutputCostPerMillionTokens} is above the cap {outputPriceCap}");
         }
 
-        decimal? maxCost = Lower(hints?.MaxRequestCost, tenant?.MaxRequestCost);
+        decimal? maxCost = !capped ? null : Lower(hints?.MaxRequestCost, tenant?.MaxRequestCost);
         if (maxCost is { } costCap)
         {
             double cost = EstimateCost(endpoint, ref facts);

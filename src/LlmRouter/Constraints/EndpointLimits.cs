@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 
 namespace LlmRouter;
@@ -11,6 +12,12 @@ namespace LlmRouter;
 /// by the router's <see cref="TimeProvider"/>, so virtual time in tests moves them. Tokens per minute are counted here
 /// rather than with a token bucket because a lease cannot be corrected once taken: an attempt reserves its estimate,
 /// and the reservation is corrected to the reported usage (or released) when the attempt ends.
+/// <para>
+/// Every request asks every candidate's limits whether they have room, far more often than attempts take from them.
+/// Only an acquire (or new limits) can take room away: releases and a new minute only add to it. So once the limiters
+/// were seen to have room, the answer holds until the next acquire, and <see cref="AtLimit"/> skips the clock and the
+/// limiters until then; the token count, which depends on the request, is still checked every time.
+/// </para>
 /// </remarks>
 internal sealed class EndpointLimits : IDisposable
 {
@@ -27,6 +34,15 @@ internal sealed class EndpointLimits : IDisposable
     private long _windowNumber;
     private long _tokensUsed;
     private TaskCompletionSource? _released;
+    private string _requestsReached = string.Empty;
+    private string _tokensReached = string.Empty;
+    private string _concurrencyReached = string.Empty;
+
+    /// <summary>Counts acquires and reconfigurations: each may take room away.</summary>
+    private long _version;
+
+    /// <summary>The <see cref="_version"/> at which the rate and concurrency limiters were last seen to have room; -1 when not known.</summary>
+    private long _roomVersion = -1;
 
     public EndpointLimits(TimeProvider time)
     {
@@ -43,11 +59,16 @@ internal sealed class EndpointLimits : IDisposable
     /// <summary>Re-reads the limits when the endpoint's options object changed.</summary>
     public void Configure(EndpointOptions options)
     {
-        if (ReferenceEquals(Volatile.Read(ref _configuredFrom), options))
+        // Called for every candidate of every request: the unchanged case stays small enough to inline.
+        if (!ReferenceEquals(Volatile.Read(ref _configuredFrom), options))
         {
-            return;
+            Reconfigure(options);
         }
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Reconfigure(EndpointOptions options)
+    {
         lock (_gate)
         {
             if (ReferenceEquals(_configuredFrom, options))
@@ -59,11 +80,15 @@ internal sealed class EndpointLimits : IDisposable
             _requestLimit = options.RequestsPerMinute ?? 0;
             _tokenLimit = options.TokensPerMinute ?? 0;
             _concurrencyLimit = options.MaxConcurrency ?? 0;
+            _requestsReached = $"RequestsPerMinute ({_requestLimit}) reached";
+            _tokensReached = $"TokensPerMinute ({_tokenLimit}) reached";
+            _concurrencyReached = $"MaxConcurrency ({_concurrencyLimit}) reached";
             _requests = NewRequestWindow();
             _concurrency = options.MaxConcurrency is { } max
                 ? new ConcurrencyLimiter(new() { PermitLimit = max, QueueLimit = 0 })
                 : null;
             Any = _requests is not null || _concurrency is not null || _tokenLimit > 0;
+            _ = Interlocked.Increment(ref _version); // lower limits may leave no room
             Volatile.Write(ref _configuredFrom, options);
         }
     }
@@ -71,27 +96,27 @@ internal sealed class EndpointLimits : IDisposable
     /// <summary>The limit the endpoint is at for a request of <paramref name="tokens"/> tokens, or null when it has room.</summary>
     public string? AtLimit(long tokens)
     {
-        Roll();
-        if (Volatile.Read(ref _requests) is { } requests && !IsAcquired(requests.AttemptAcquire(0)))
+        // A window that had room when last seen, with nothing acquired since, still has it (a token count that does not
+        // fit may fit in a new minute: that one takes the full check).
+        if (Volatile.Read(ref _roomVersion) == Volatile.Read(ref _version) && (_tokenLimit <= 0 || TokensFit(tokens)))
         {
-            return $"RequestsPerMinute ({_requestLimit}) reached";
+            return null;
         }
 
-        if (_tokenLimit > 0 && !TokensFit(tokens))
-        {
-            return $"TokensPerMinute ({_tokenLimit}) reached";
-        }
-
-        if (_concurrency is { } concurrency && !IsAcquired(concurrency.AttemptAcquire(0)))
-        {
-            return $"MaxConcurrency ({_concurrencyLimit}) reached";
-        }
-
-        return null;
+        return CheckLimits(tokens);
     }
 
     /// <summary>Takes one request, the token estimate and a concurrency slot; null (and nothing taken) when any limit is reached.</summary>
     public LimitLease? TryAcquire(long tokens)
+    {
+        LimitLease? lease = Acquire(tokens);
+
+        // After the limiters were touched: a check that saw them before or during this acquire does not keep its "room".
+        _ = Interlocked.Increment(ref _version);
+        return lease;
+    }
+
+    private LimitLease? Acquire(long tokens)
     {
         Roll();
         RateLimitLease? concurrency = null;
@@ -173,6 +198,7 @@ internal sealed class EndpointLimits : IDisposable
     {
         _requests?.Dispose();
         _concurrency?.Dispose();
+        _ = Interlocked.Increment(ref _version);
     }
 
     /// <summary>Gives back a concurrency slot and corrects the token reservation to what was used, if still in the same minute.</summary>
@@ -192,6 +218,31 @@ internal sealed class EndpointLimits : IDisposable
         }
 
         released?.TrySetResult();
+    }
+
+    /// <summary>The full check, on the router's clock; remembers when the rate and concurrency limiters have room.</summary>
+    private string? CheckLimits(long tokens)
+    {
+        // Read before the limiters: an acquire that lands meanwhile bumps the version past it, and the room is not kept.
+        long version = Volatile.Read(ref _version);
+        Roll();
+        if (Volatile.Read(ref _requests) is { } requests && !IsAcquired(requests.AttemptAcquire(0)))
+        {
+            return _requestsReached;
+        }
+
+        if (_tokenLimit > 0 && !TokensFit(tokens))
+        {
+            return _tokensReached;
+        }
+
+        if (_concurrency is { } concurrency && !IsAcquired(concurrency.AttemptAcquire(0)))
+        {
+            return _concurrencyReached;
+        }
+
+        Volatile.Write(ref _roomVersion, version);
+        return null;
     }
 
     private bool TokensFit(long tokens)

@@ -11,17 +11,8 @@ internal struct CandidateEntry
     /// <summary>The strategy's sort key: lower goes first.</summary>
     public double Key;
 
-    public double Score;
-
-    public double Latency;
-
-    public double Cost;
-
-    public double Success;
-
-    public double Custom;
-
-    public double EstimatedCost;
+    /// <summary>The score and its components, kept together so that they compare as one block.</summary>
+    public CandidateValues Values;
 
     public HealthState Health;
 
@@ -32,7 +23,43 @@ internal struct CandidateEntry
     {
         Endpoint = endpoint;
         Health = health;
-        Score = Latency = Cost = Success = Custom = EstimatedCost = double.NaN;
+        Values.Score = Values.Latency = Values.Cost = Values.Success = Values.Custom = Values.EstimatedCost = double.NaN;
+    }
+
+    public double Score
+    {
+        readonly get => Values.Score;
+        set => Values.Score = value;
+    }
+
+    public double Latency
+    {
+        readonly get => Values.Latency;
+        set => Values.Latency = value;
+    }
+
+    public double Cost
+    {
+        readonly get => Values.Cost;
+        set => Values.Cost = value;
+    }
+
+    public double Success
+    {
+        readonly get => Values.Success;
+        set => Values.Success = value;
+    }
+
+    public double Custom
+    {
+        readonly get => Values.Custom;
+        set => Values.Custom = value;
+    }
+
+    public double EstimatedCost
+    {
+        readonly get => Values.EstimatedCost;
+        set => Values.EstimatedCost = value;
     }
 
     /// <summary>Gets a value indicating whether the strategy set any score component or the estimated cost.</summary>

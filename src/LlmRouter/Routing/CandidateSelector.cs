@@ -20,8 +20,8 @@ internal sealed class CandidateSelector
     [ThreadStatic]
     private static CandidateEntry[]? t_entries;
 
-    /// <summary>The latest decision, handed out again while nothing it says changes.</summary>
-    private RoutingDecision? _latest;
+    /// <summary>The latest decisions, handed out again while nothing they say changes.</summary>
+    private readonly RecentDecisions _recent;
 
     public CandidateSelector(RouterEndpoint[] endpoints, RouterRuntime runtime, Func<IRoutingStrategy> strategy)
     {
@@ -30,6 +30,7 @@ internal sealed class CandidateSelector
         _strategy = strategy;
         _groups = new GroupFilter(endpoints);
         _constraints = new ConstraintFilter(runtime, endpoints);
+        _recent = new RecentDecisions(endpoints.Length);
     }
 
     /// <summary>Re-reads the endpoints' groups; called when the options change at run time.</summary>
@@ -354,7 +355,7 @@ internal sealed class CandidateSelector
 
         // An immutable decision that says exactly the same as the latest one is handed out again: in a steady state
         // (same health, same scores, same order) choosing an endpoint allocates nothing.
-        RoutingDecision? latest = Volatile.Read(ref _latest);
+        RoutingDecision? latest = _recent.Latest(plan, candidates);
         if (latest is not null && constrained.Exclusions is null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
         {
             return latest;
@@ -409,7 +410,7 @@ internal sealed class CandidateSelector
         var decision = new RoutingDecision(candidates, planned, values, packedHealth, manyHealth, why, passedOver, passedGroup, constrained.Exclusions);
         if (constrained.Exclusions is null)
         {
-            Volatile.Write(ref _latest, decision); // a decision with exclusions speaks for its request only
+            _recent.Remember(plan, candidates, decision); // a decision with exclusions speaks for its request only
         }
 
         return decision;

@@ -115,17 +115,13 @@ internal sealed class RoutingDecision
 
         if (_values is { } values)
         {
-            // Bit for bit: a NaN matches a NaN, and -0 does not pass for 0.
-            ReadOnlySpan<long> bits = MemoryMarshal.Cast<double, long>(values);
-            for (int i = 0, j = 0; i < entries.Length; i++, j += ValuesPerCandidate)
+            // Bit for bit, one candidate's block of values at a time: a NaN matches a NaN, and -0 does not pass for 0.
+            ReadOnlySpan<byte> kept = MemoryMarshal.AsBytes(values.AsSpan());
+            int size = ValuesPerCandidate * sizeof(double);
+            for (int i = 0; i < entries.Length; i++)
             {
-                ref readonly CandidateEntry entry = ref entries[i];
-                if (bits[j] != BitConverter.DoubleToInt64Bits(entry.Score) ||
-                    bits[j + 1] != BitConverter.DoubleToInt64Bits(entry.Latency) ||
-                    bits[j + 2] != BitConverter.DoubleToInt64Bits(entry.Cost) ||
-                    bits[j + 3] != BitConverter.DoubleToInt64Bits(entry.Success) ||
-                    bits[j + 4] != BitConverter.DoubleToInt64Bits(entry.Custom) ||
-                    bits[j + 5] != BitConverter.DoubleToInt64Bits(entry.EstimatedCost))
+                ReadOnlySpan<byte> current = MemoryMarshal.AsBytes(new ReadOnlySpan<CandidateValues>(in entries[i].Values));
+                if (!current.SequenceEqual(kept.Slice(i * size, size)))
                 {
                     return false;
                 }

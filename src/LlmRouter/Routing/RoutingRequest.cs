@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.AI;
 
 namespace LlmRouter;
@@ -24,19 +25,22 @@ internal readonly struct RoutingRequest
     /// <summary>A cheap estimate of the prompt's tokens: about four characters a token, plus a few per message.</summary>
     public int EstimatePromptTokens()
     {
-        // Indexed loops: enumerating through IList boxes an enumerator per list.
         long characters = 0;
         IList<ChatMessage> messages = Messages;
-        for (int i = 0; i < messages.Count; i++)
+        if (messages is List<ChatMessage> list)
         {
-            characters += 16; // role and framing
-            IList<AIContent> contents = messages[i].Contents;
-            for (int j = 0; j < contents.Count; j++)
+            // The usual list, read as a span: no interface call per message.
+            foreach (ChatMessage message in CollectionsMarshal.AsSpan(list))
             {
-                if (contents[j] is TextContent text)
-                {
-                    characters += text.Text.Length;
-                }
+                characters += 16 + Characters(message.Contents); // role and framing
+            }
+        }
+        else
+        {
+            // Indexed loops: enumerating through IList boxes an enumerator per list.
+            for (int i = 0; i < messages.Count; i++)
+            {
+                characters += 16 + Characters(messages[i].Contents);
             }
         }
 
@@ -46,5 +50,26 @@ internal readonly struct RoutingRequest
         }
 
         return (int)Math.Min(int.MaxValue, characters / 4);
+    }
+
+    private static long Characters(IList<AIContent> contents)
+    {
+        long characters = 0;
+        if (contents is List<AIContent> list)
+        {
+            foreach (AIContent content in CollectionsMarshal.AsSpan(list))
+            {
+                characters += content is TextContent text ? text.Text.Length : 0;
+            }
+
+            return characters;
+        }
+
+        for (int j = 0; j < contents.Count; j++)
+        {
+            characters += contents[j] is TextContent text ? text.Text.Length : 0;
+        }
+
+        return characters;
     }
 }

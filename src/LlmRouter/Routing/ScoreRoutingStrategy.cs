@@ -4,11 +4,20 @@ namespace LlmRouter;
 /// <see cref="RoutingStrategy.Score"/>: a weighted sum of latency, estimated cost, time-decayed success and a custom
 /// score, each in [0, 1]. Reads only published snapshots, never the raw metrics.
 /// </summary>
+/// <remarks>
+/// The latency and success components depend only on the candidates' snapshots, which change when they are rebuilt
+/// (every few milliseconds at most), not per request: they are kept per set of snapshots (<see cref="SnapshotScores"/>),
+/// and each request works out only what depends on it, the cost and the custom score.
+/// </remarks>
 internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 {
-    private const double Neutral = 0.5;
+    /// <summary>How many sets of snapshots are kept: a few candidate sets (groups, constraints) and both kinds of request.</summary>
+    private const int Remembered = 4;
+
     private readonly RouterRuntime _runtime;
     private readonly IEndpointScorer? _scorer;
+    private readonly SnapshotScores?[] _remembered = new SnapshotScores?[Remembered];
+    private int _nextSlot;
 
     public ScoreRoutingStrategy(RouterRuntime runtime, IEndpointScorer? scorer)
     {
@@ -23,25 +32,34 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
     public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         ScoringOptions options = _runtime.Options.Scoring;
+        SnapshotScores components = Components(candidates, request.Streaming, options.MinSamples, options.LatencySensitivity);
+        ReadOnlySpan<EndpointSnapshot> snapshots = components.Snapshots;
+        IEndpointScorer? scorer = _scorer;
+        if (scorer is not null)
+        {
+            // A pass of its own, before the loops below, so that they make no call and keep their values in registers.
+            for (int i = 0; i < candidates.Length; i++)
+            {
+                double custom = scorer.Score(snapshots[i], request.Messages, request.Options);
+                candidates[i].Custom = double.IsNaN(custom) ? 0 : Math.Clamp(custom, 0, 1);
+            }
+        }
+
         int promptTokens = request.EstimatePromptTokens();
-        bool streaming = request.Streaming;
-        int minSamples = options.MinSamples;
         double outputTokensCap = request.Options?.MaxOutputTokens is { } max ? max : double.NaN;
 
-        // First pass: raw latency and cost, and the best of each, since both components are relative to the best.
-        double bestLatency = double.PositiveInfinity;
+        // The cost component is relative to the best estimate for this request. Estimates are finite and not negative
+        // (prices are validated, token counts are counts), so a plain comparison finds the same minimum as Math.Min,
+        // without its NaN and signed-zero handling on the loop's critical path.
         double bestCost = double.PositiveInfinity;
-        foreach (ref CandidateEntry candidate in candidates)
+        for (int i = 0; i < candidates.Length; i++)
         {
-            EndpointSnapshot snapshot = candidate.Endpoint.Metrics.Snapshot;
-            double latency = RecentLatency(snapshot, streaming);
-            if (snapshot.SampleCount >= minSamples && latency < bestLatency)
+            double cost = EstimateCost(candidates[i].Endpoint, snapshots[i], promptTokens, outputTokensCap, options);
+            candidates[i].EstimatedCost = cost;
+            if (cost < bestCost)
             {
-                bestLatency = latency;
+                bestCost = cost;
             }
-
-            candidate.EstimatedCost = EstimateCost(candidate.Endpoint, snapshot, promptTokens, outputTokensCap, options);
-            bestCost = Math.Min(bestCost, candidate.EstimatedCost);
         }
 
         double latencyWeight = options.LatencyWeight;
@@ -49,46 +67,14 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
         double successWeight = options.SuccessWeight;
         double customWeight = options.CustomWeight;
         double totalWeight = latencyWeight + costWeight + successWeight + customWeight;
-        double sensitivity = options.LatencySensitivity;
-
-        // exp(-s × 0) is exactly 1 for any finite s: the best candidate, and one no slower than its baseline, skip the call.
-        bool finiteSensitivity = double.IsFinite(sensitivity);
-        bool bestKnown = bestLatency > 0 && !double.IsInfinity(bestLatency);
-        IEndpointScorer? scorer = _scorer;
-        foreach (ref CandidateEntry candidate in candidates)
+        bool customScored = scorer is not null;
+        for (int i = 0; i < candidates.Length; i++)
         {
-            RouterEndpoint endpoint = candidate.Endpoint;
-            EndpointSnapshot snapshot = endpoint.Metrics.Snapshot;
-            bool trusted = snapshot.SampleCount >= minSamples;
-
-            double latencyScore = Neutral;
-            double latency = RecentLatency(snapshot, streaming);
-            if (trusted && !double.IsNaN(latency) && bestKnown)
-            {
-                // Relative to the best candidate, and to the endpoint's own baseline: a fast endpoint that just got
-                // slower than its usual p95 loses ground before its percentiles catch up.
-                double baseline = streaming && !double.IsNaN(snapshot.TtftP95Ms) ? snapshot.TtftP95Ms : snapshot.P95Ms;
-                double behindBest = (latency / bestLatency) - 1;
-                double relative = behindBest == 0 && finiteSensitivity ? 1 : Math.Exp(-sensitivity * behindBest);
-                double deviation = 1;
-                if (baseline > 0)
-                {
-                    double overBaseline = Math.Max(0, (latency / baseline) - 1);
-                    deviation = overBaseline == 0 && finiteSensitivity ? 1 : Math.Exp(-sensitivity * overBaseline);
-                }
-
-                latencyScore = relative * deviation;
-            }
-            else if (trusted && double.IsNaN(latency))
-            {
-                latencyScore = 0; // attempts, but none succeeded
-            }
-
+            ref CandidateEntry candidate = ref candidates[i];
+            double latencyScore = components.Latency(i);
+            double successScore = components.Success(i);
             double costScore = candidate.EstimatedCost <= 0 ? 1 : bestCost / candidate.EstimatedCost;
-            double successScore = trusted && !double.IsNaN(snapshot.DecayedSuccess) ? snapshot.DecayedSuccess : Neutral;
-            double customScore = scorer is null ? 1 : scorer.Score(snapshot, request.Messages, request.Options);
-            customScore = double.IsNaN(customScore) ? 0 : Math.Clamp(customScore, 0, 1);
-
+            double customScore = customScored ? candidate.Custom : 1;
             double score = totalWeight > 0
                 ? ((latencyWeight * latencyScore) + (costWeight * costScore) + (successWeight * successScore) + (customWeight * customScore)) / totalWeight
                 : 0;
@@ -99,7 +85,7 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
             candidate.Custom = customScore;
             candidate.Score = score;
             candidate.Key = -score;
-            endpoint.LastScore = score;
+            candidate.Endpoint.LastScore = score;
         }
     }
 
@@ -119,5 +105,24 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
             ? outputTokensCap
             : snapshot.AverageOutputTokens is var average && !double.IsNaN(average) ? average : options.AssumedOutputTokens;
         return (promptTokens * prices.EffectiveInput(snapshot.CachedInputRatioValue)) + (outputTokens * prices.Output);
+    }
+
+    /// <summary>The latency and success components for the candidates' current snapshots: kept ones when they still hold.</summary>
+    private SnapshotScores Components(ReadOnlySpan<CandidateEntry> candidates, bool streaming, int minSamples, double sensitivity)
+    {
+        SnapshotScores?[] remembered = _remembered;
+        for (int i = 0; i < remembered.Length; i++)
+        {
+            if (Volatile.Read(ref remembered[i]) is { } kept && kept.Matches(candidates, streaming, minSamples, sensitivity))
+            {
+                return kept;
+            }
+        }
+
+        // Replaced in turn; a slot two threads pick at once keeps one of their sets, and the other is worked out again.
+        SnapshotScores computed = SnapshotScores.Compute(candidates, streaming, minSamples, sensitivity);
+        int slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % Remembered);
+        Volatile.Write(ref remembered[slot], computed);
+        return computed;
     }
 }

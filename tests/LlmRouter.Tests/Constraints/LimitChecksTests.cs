@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmRouter.Tests.Constraints;
+
+/// <summary>
+/// An endpoint's limit check (<see cref="EndpointLimits.AtLimit"/>) remembers that the limiters have room until the
+/// next acquire: every acquire, release and new minute is still seen by the next check.
+/// </summary>
+public sealed class LimitChecksTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public void AtLimit_LastRequestOfTheMinuteTaken_ReportsTheLimit_AndRoomAgainNextMinute()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { RequestsPerMinute = 2 });
+
+        Assert.Null(limits.AtLimit(0));
+        Assert.Null(limits.AtLimit(0));
+        Assert.NotNull(limits.TryAcquire(0));
+        Assert.Null(limits.AtLimit(0));
+        Assert.NotNull(limits.TryAcquire(0));
+        Assert.Equal("RequestsPerMinute (2) reached", limits.AtLimit(0));
+        Assert.Equal("RequestsPerMinute (2) reached", limits.AtLimit(0));
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Null(limits.AtLimit(0));
+    }
+
+    [Fact]
+    public void AtLimit_LastConcurrencySlotTaken_ReportsTheLimit_AndRoomAgainWhenReturned()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { MaxConcurrency = 1 });
+        Assert.Null(limits.AtLimit(0));
+
+        LimitLease lease = limits.TryAcquire(0)!;
+        Assert.Equal("MaxConcurrency (1) reached", limits.AtLimit(0));
+
+        lease.Return(null);
+        Assert.Null(limits.AtLimit(0));
+        Assert.Null(limits.AtLimit(0));
+    }
+
+    [Fact]
+    public void AtLimit_WithRoomRemembered_StillChecksEachRequestsTokens()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { TokensPerMinute = 1_000, RequestsPerMinute = 100 });
+        _ = limits.TryAcquire(600);
+        Assert.Null(limits.AtLimit(300));
+
+        Assert.Equal("TokensPerMinute (1000) reached", limits.AtLimit(500));
+        Assert.Null(limits.AtLimit(400));
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Null(limits.AtLimit(900));
+    }
+
+    [Fact]
+    public void AtLimit_Reconfigured_ChecksTheNewLimits()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { RequestsPerMinute = 10 });
+        Assert.Null(limits.AtLimit(0));
+
+        limits.Configure(new EndpointOptions { RequestsPerMinute = 1 });
+        Assert.NotNull(limits.TryAcquire(0));
+
+        Assert.Equal("RequestsPerMinute (1) reached", limits.AtLimit(0));
+    }
+
+    private EndpointLimits Create(EndpointOptions options)
+    {
+        var limits = new EndpointLimits(_time);
+        limits.Configure(options);
+        return limits;
+    }
+}

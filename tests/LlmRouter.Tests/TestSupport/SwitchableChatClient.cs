@@ -25,6 +25,9 @@ public sealed class SwitchableChatClient(string name) : IChatClient
 
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>Gets the options of the latest call.</summary>
+    public ChatOptions? LastOptions { get; private set; }
+
     /// <summary>Gets or sets what the endpoint throws while <see cref="Failing"/>; a 503 by default.</summary>
     public Func<Exception> Failure { get; set; } = static () => RouterFactory.Http(503);
 
@@ -39,6 +42,7 @@ public sealed class SwitchableChatClient(string name) : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         _ = Interlocked.Increment(ref _calls);
+        LastOptions = options;
         await Task.Yield();
         cancellationToken.ThrowIfCancellationRequested();
         return Failing
@@ -56,6 +60,7 @@ public sealed class SwitchableChatClient(string name) : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         _ = Interlocked.Increment(ref _calls);
+        LastOptions = options;
         await Task.Yield();
         yield return new ChatResponseUpdate(ChatRole.Assistant, Name);
         await Task.Yield();

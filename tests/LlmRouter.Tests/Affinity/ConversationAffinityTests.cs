@@ -306,6 +306,95 @@ public sealed class ConversationAffinityTests
     }
 
     [Fact]
+    public async Task EndpointPastItsBudgetSoftThreshold_IsNotForced()
+    {
+        var a = new SwitchableChatClient("a");
+        var b = new SwitchableChatClient("b") { Usage = new UsageDetails { InputTokenCount = 1_000_000, OutputTokenCount = 0 } };
+        using RouterChatClient router = RouterFactory.Create(
+            _time,
+            o => o.Strategy = RoutingStrategy.Ordered,
+            null,
+            ("a", a, null),
+            ("b", b, e => { e.InputCostPerMillionTokens = 0.3m; e.Budget = new BudgetOptions { PerDay = 1m }; }));
+
+        Assert.Equal("b", (await SendAsync(router, Turn(1, 1), Only("b"))).Endpoint);
+        Assert.Equal("b", (await SendAsync(router, Turn(1, 2))).Endpoint); // 0.6 of 1: below the soft threshold
+        Assert.Equal("b", (await SendAsync(router, Turn(1, 3))).Endpoint); // 0.9 of 1 after this one
+        RoutingInfo moved = await SendAsync(router, Turn(1, 4));
+
+        Assert.Equal("a", moved.Endpoint);
+        Assert.Contains("past its budget's soft threshold", moved.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamedTurns_StickLikeOthers()
+    {
+        var a = new SwitchableChatClient("a");
+        var b = new SwitchableChatClient("b");
+        using RouterChatClient router = Create(null, a, b);
+
+        Assert.Equal("b", (await SendAsync(router, Turn(1, 1), Only("b"))).Endpoint);
+        for (int turn = 2; turn <= 5; turn++)
+        {
+            router.RefreshSnapshots();
+            string? servedBy = null;
+            await foreach (ChatResponseUpdate update in router.GetStreamingResponseAsync(Turn(1, turn), null, Ct))
+            {
+                servedBy ??= update.GetRoutingInfo()?.Endpoint;
+            }
+
+            Assert.Equal("b", servedBy);
+        }
+
+        Assert.Equal(0, a.Calls);
+        Assert.Equal(4, router.GetAffinityStatistics().Stayed);
+    }
+
+    [Fact]
+    public async Task AffinityTurnsCounter_CountsStayedAndMovedByEndpoint()
+    {
+        var a = new SwitchableChatClient("a");
+        var b = new SwitchableChatClient("b");
+        using RouterChatClient router = Create(null, a, b);
+        var counted = new List<(long Value, string? Endpoint, string? Result)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, router.Telemetry.Meter) && instrument.Name == "llmrouter.affinity.turns")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? endpoint = null;
+            string? result = null;
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                endpoint = tag.Key == "llmrouter.endpoint" ? tag.Value as string : endpoint;
+                result = tag.Key == "llmrouter.affinity.result" ? tag.Value as string : result;
+            }
+
+            lock (counted)
+            {
+                counted.Add((value, endpoint, result));
+            }
+        });
+        listener.Start();
+
+        for (int turn = 1; turn <= 4; turn++)
+        {
+            a.Failing = turn == 3;
+            _ = await SendAsync(router, Turn(1, turn));
+        }
+
+        Assert.Equal([(1L, "a", "stayed"), (1L, "b", "moved"), (1L, "b", "stayed")], counted);
+        Assert.Equal(2.0 / 3, router.GetAffinityStatistics().HitRate!.Value, 9);
+    }
+
+    [Fact]
     public async Task ExplicitConversationKey_GroupsRequestsWhoseMessagesDiffer()
     {
         var a = new SwitchableChatClient("a");

@@ -154,6 +154,28 @@ public sealed class ProviderStatePinningTests
     }
 
     [Fact]
+    public async Task IssuedIds_StayWithinMaxConversations_AndExpireAfterProviderStateTimeToLive()
+    {
+        using RouterChatClient router = Create(o => { o.Affinity.MaxConversations = 100; o.Affinity.ProviderStateTimeToLive = TimeSpan.FromHours(1); });
+        int largest = 0;
+        for (int i = 0; i < 2_000; i++)
+        {
+            _b.ConversationId = $"conv-{i}";
+            _ = await router.GetResponseAsync(RouterFactory.Hello(), Only("b"), Ct);
+            largest = Math.Max(largest, router.GetAffinityStatistics().ProviderStateIds);
+        }
+
+        Assert.True(largest <= 100, $"{largest} ids remembered, above MaxConversations");
+        Assert.Equal("b", (await router.GetResponseAsync(RouterFactory.Hello(), new ChatOptions { ConversationId = "conv-1999" }, Ct)).GetRoutingInfo()!.Endpoint);
+
+        // Past its time to live the id is unknown: first choice only, and the plan says why.
+        _time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        RoutingInfo expired = (await router.GetResponseAsync(RouterFactory.Hello(), new ChatOptions { ConversationId = "conv-1999" }, Ct)).GetRoutingInfo()!;
+        Assert.Equal("a", expired.Endpoint);
+        Assert.Contains("not issued through this router", expired.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PinnedRequests_AreNotCached_EvenWithTheCacheOn()
     {
         using RouterChatClient router = Create(o => o.Cache.Enabled = true);

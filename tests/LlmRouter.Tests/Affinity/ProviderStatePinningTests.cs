@@ -90,6 +90,32 @@ public sealed class ProviderStatePinningTests
     }
 
     [Fact]
+    public async Task PinnedStream_BreakingMidway_IsNeitherContinuedNorHedgedOnA()
+    {
+        using RouterChatClient router = Create(o =>
+        {
+            o.Streaming.MidStreamPolicy = MidStreamPolicy.Continue;
+            o.Hedging.Enabled = true;
+            o.Health.FailureThreshold = 100;
+        });
+        _ = await router.GetResponseAsync(RouterFactory.Hello(), Only("b"), Ct);
+        _b.Failing = true; // its streams fail after their first chunk
+
+        var text = new System.Text.StringBuilder();
+        Exception exception = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (ChatResponseUpdate update in router.GetStreamingResponseAsync(RouterFactory.Hello(), new ChatOptions { ConversationId = "conv-b" }, Ct))
+            {
+                _ = text.Append(update.Text);
+            }
+        });
+
+        Assert.Equal("b", text.ToString()); // b's first chunk, and nothing from a
+        Assert.Equal(0, _a.Calls);
+        Assert.IsAssignableFrom<LlmRouterException>(exception);
+    }
+
+    [Fact]
     public async Task UnknownConversationId_ExactlyOneEndpointTried_NoFallbacks()
     {
         using RouterChatClient router = Create(o => o.Health.FailureThreshold = 100);

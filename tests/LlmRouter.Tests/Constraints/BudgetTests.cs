@@ -144,6 +144,25 @@ public sealed class BudgetTests
     }
 
     [Fact]
+    public async Task TenantSoftThreshold_Passed_KeepsASortTheTenantSetItself()
+    {
+        var fast = new LatencyChatClient("fast", _time, 50) { InputTokens = 1_000_000, OutputTokens = 0 };
+        var cheap = new LatencyChatClient("cheap", _time, 400) { InputTokens = 1_000_000, OutputTokens = 0 };
+        using RouterChatClient router = Create(
+            o => o.Constraints.Tenants["acme"] = new TenantOptions { Sort = RoutingSort.Latency, Budget = new BudgetOptions { PerDay = 1m } },
+            (fast, e => e.InputCostPerMillionTokens = 0.3m),
+            (cheap, e => e.InputCostPerMillionTokens = 0.01m));
+        _ = await SendAsync(router, 5, new ChatOptions().WithRouting(r => r.OnlyEndpoints = ["fast"]));
+        _ = await SendAsync(router, 5, new ChatOptions().WithRouting(r => r.OnlyEndpoints = ["cheap"]));
+
+        List<RoutingInfo> infos = await SendAsync(router, 3, Tenant("acme")); // 0.9 of 1 after three: past the soft threshold
+
+        Assert.True(Assert.Single(router.GetBudgets()).PastSoftThreshold);
+        Assert.Equal("fast", (await SendAsync(router, 1, Tenant("acme")))[0].Endpoint);
+        Assert.All(infos, i => Assert.Equal("fast", i.Endpoint));
+    }
+
+    [Fact]
     public async Task EndpointSoftThreshold_Passed_PlacesItBehindTheOthers()
     {
         var a = new SwitchableChatClient("a") { Usage = MillionInput };

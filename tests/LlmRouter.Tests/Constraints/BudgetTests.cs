@@ -250,6 +250,27 @@ public sealed class BudgetTests
     }
 
     [Fact]
+    public async Task StreamedUsage_IsBilledToTenantAndEndpoint_AndCountsTowardsTheCap()
+    {
+        var a = new SwitchableChatClient("a") { Usage = MillionInput };
+        using RouterChatClient router = Create(
+            o => o.Constraints.Tenants["acme"] = new TenantOptions { Budget = new BudgetOptions { PerHour = 0.5m } },
+            (a, e => { e.InputCostPerMillionTokens = 0.3m; e.Budget = new BudgetOptions { PerHour = 10m }; }));
+
+        for (int i = 0; i < 2; i++)
+        {
+            await foreach (ChatResponseUpdate update in router.GetStreamingResponseAsync(RouterFactory.Hello(), Tenant("acme"), Ct))
+            {
+                _ = update;
+            }
+        }
+
+        Assert.All(router.GetBudgets(), s => Assert.Equal(0.6m, s.Spent));
+        _ = await Assert.ThrowsAsync<BudgetExceededException>(() => router.GetResponseAsync(RouterFactory.Hello(), Tenant("acme"), Ct));
+        Assert.Equal(2, a.Calls);
+    }
+
+    [Fact]
     public async Task Overshoot_IsBoundedByTheRequestsInFlight_WhenTheCapIsReached()
     {
         const int InFlight = 16;

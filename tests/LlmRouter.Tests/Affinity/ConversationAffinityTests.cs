@@ -227,6 +227,36 @@ public sealed class ConversationAffinityTests
     }
 
     [Fact]
+    public async Task Map_StaysNearMaxConversations_Under100kConversationsFromEightConcurrentCallers()
+    {
+        const int Bound = 1_000;
+        const int Callers = 8;
+        var a = new SwitchableChatClient("a");
+        var b = new SwitchableChatClient("b");
+        using RouterChatClient router = Create(o => o.Affinity.MaxConversations = Bound, a, b);
+        int largest = 0;
+
+        await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => Task.Run(
+            async () =>
+            {
+                for (int c = caller; c < 100_000; c += Callers)
+                {
+                    _ = await router.GetResponseAsync(Turn(c, 1), null, Ct);
+                    int count = router.GetAffinityStatistics().Conversations;
+                    int seen;
+                    while (count > (seen = Volatile.Read(ref largest)) && Interlocked.CompareExchange(ref largest, count, seen) != seen)
+                    {
+                    }
+                }
+            },
+            Ct)));
+
+        // While one caller trims, the others may add: the map may pass its bound by about one entry per caller.
+        Assert.True(largest <= Bound + Callers, $"the map held {largest} conversations, bound {Bound}, {Callers} callers");
+        Assert.True(router.GetAffinityStatistics().Conversations <= Bound + Callers, $"{router.GetAffinityStatistics().Conversations} left");
+    }
+
+    [Fact]
     public async Task Conversation_ExpiresAfterTimeToLive_SinceItsLatestTurn()
     {
         var a = new SwitchableChatClient("a");

@@ -67,6 +67,21 @@ public sealed class BudgetTests
     }
 
     [Fact]
+    public async Task TenantCapZero_RefusesEveryRequest_BeforeAnyCall()
+    {
+        var a = new SwitchableChatClient("a");
+        using RouterChatClient router = Create(
+            o => o.Constraints.Tenants["frozen"] = new TenantOptions { Budget = new BudgetOptions { PerMonth = 0m } },
+            (a, _ => { }));
+
+        BudgetExceededException exception = await Assert.ThrowsAsync<BudgetExceededException>(() => router.GetResponseAsync(RouterFactory.Hello(), Tenant("frozen"), Ct));
+
+        Assert.Equal((BudgetPeriod.Month, 0m, 0m), (exception.Period, exception.Spent, exception.Cap));
+        Assert.Equal(new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero), exception.ResetsAt);
+        Assert.Equal(0, a.Calls);
+    }
+
+    [Fact]
     public async Task EndpointCap_Spent_ExcludesItWithBudgetReason_OthersServe_AndNoneLeftNamesTheBudgets()
     {
         var a = new SwitchableChatClient("a") { Usage = MillionInput };

@@ -64,15 +64,22 @@ internal sealed class AffinityMap
     }
 
     /// <summary>Forgets expired entries, then, while still above nine tenths of the bound, those expiring soonest.</summary>
+    /// <remarks>
+    /// A caller that finds the map over its bound waits for a trim in progress rather than pass by: had it returned,
+    /// callers adding while the trimming thread is descheduled would grow the map far past its bound (2 to 3 times
+    /// with eight callers on two cores). Waiting, each adds at most one entry meanwhile. A trim runs once per tenth
+    /// of the bound of new conversations, so the wait is rare.
+    /// </remarks>
     private void Trim(long now, int capacity)
     {
-        if (!Monitor.TryEnter(_trimGate))
-        {
-            return; // another thread trims; the map is over its bound by a few entries at most meanwhile
-        }
-
+        Monitor.Enter(_trimGate);
         try
         {
+            if (_entries.Count <= capacity)
+            {
+                return; // trimmed by another caller while this one waited
+            }
+
             foreach (KeyValuePair<ulong, Entry> pair in _entries)
             {
                 if (Volatile.Read(ref pair.Value.ExpiresAt) <= now)
@@ -82,13 +89,15 @@ internal sealed class AffinityMap
             }
 
             int target = capacity - Math.Max(1, capacity / 10);
-            int excess = _entries.Count - target;
-            if (excess <= 0)
+            if (_entries.Count <= target)
             {
                 return;
             }
 
-            KeyValuePair<ulong, Entry>[] all = [.. _entries];
+            // ToArray takes a consistent copy; spreading the dictionary (ICollection.CopyTo into an array sized from an
+            // earlier Count) throws when another thread adds meanwhile, failing a request that had already succeeded.
+            KeyValuePair<ulong, Entry>[] all = _entries.ToArray();
+            int excess = all.Length - target;
             Array.Sort(all, static (a, b) => a.Value.ExpiresAt.CompareTo(b.Value.ExpiresAt));
             for (int i = 0; i < excess && i < all.Length; i++)
             {

@@ -33,15 +33,16 @@ public sealed class AllEndpointsFailedException : LlmRouterException
     /// <summary>Initializes a new instance of the <see cref="AllEndpointsFailedException"/> class from the attempts made.</summary>
     /// <param name="attempts">Every attempt, in order.</param>
     public AllEndpointsFailedException(IReadOnlyList<RoutingAttempt> attempts)
-        : this(attempts, retryBudgetExhausted: false)
+        : this(attempts, retryBudgetExhausted: false, exclusions: null)
     {
     }
 
-    internal AllEndpointsFailedException(IReadOnlyList<RoutingAttempt> attempts, bool retryBudgetExhausted)
-        : base(Describe(attempts, retryBudgetExhausted), LastException(attempts))
+    internal AllEndpointsFailedException(IReadOnlyList<RoutingAttempt> attempts, bool retryBudgetExhausted, IReadOnlyList<EndpointExclusion>? exclusions = null)
+        : base(Describe(attempts, retryBudgetExhausted, exclusions), LastException(attempts))
     {
         Attempts = attempts;
         RetryBudgetExhausted = retryBudgetExhausted;
+        Exclusions = exclusions ?? [];
     }
 
     /// <summary>
@@ -53,13 +54,20 @@ public sealed class AllEndpointsFailedException : LlmRouterException
     /// <summary>Gets every attempt the router made, in order: endpoint, failure kind, duration and exception.</summary>
     public IReadOnlyList<RoutingAttempt> Attempts { get; }
 
+    /// <summary>Gets the endpoints the request was not allowed to try, each with the reason (as <see cref="RoutingInfo.Excluded"/> lists them).</summary>
+    /// <remarks>
+    /// Says why the router did not fail over to them: for example a request pinned to the endpoint holding its
+    /// conversation (<see cref="ExclusionReason.ProviderState"/>) fails with that endpoint rather than move elsewhere.
+    /// </remarks>
+    public IReadOnlyList<EndpointExclusion> Exclusions { get; } = [];
+
     private static Exception? LastException(IReadOnlyList<RoutingAttempt>? attempts)
     {
         ArgumentNullException.ThrowIfNull(attempts);
         return attempts.Count > 0 ? attempts[^1].Exception : null;
     }
 
-    private static string Describe(IReadOnlyList<RoutingAttempt> attempts, bool retryBudgetExhausted)
+    private static string Describe(IReadOnlyList<RoutingAttempt> attempts, bool retryBudgetExhausted, IReadOnlyList<EndpointExclusion>? exclusions)
     {
         ArgumentNullException.ThrowIfNull(attempts);
         var text = new StringBuilder();
@@ -73,6 +81,15 @@ public sealed class AllEndpointsFailedException : LlmRouterException
             }
 
             text.Append(']');
+        }
+
+        if (exclusions is { Count: > 0 })
+        {
+            text.Append(" Not tried:");
+            foreach (EndpointExclusion exclusion in exclusions)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" {exclusion.Endpoint} excluded by {exclusion.Reason} ({exclusion.Detail});");
+            }
         }
 
         if (retryBudgetExhausted)

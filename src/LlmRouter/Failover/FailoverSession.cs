@@ -476,7 +476,7 @@ internal sealed class FailoverSession
         }
 
         Log.AllEndpointsFailed(_runtime.Logger, Attempts.Count);
-        return new AllEndpointsFailedException(Attempts, BudgetExhausted);
+        return new AllEndpointsFailedException(Attempts, BudgetExhausted, _decision.Excluded);
     }
 
     /// <summary>Ends the request with the failure that stopped it.</summary>

@@ -46,9 +46,10 @@ internal static class ConversationKey
             }
 
             AppendText(hash, message.Role.Value);
-            foreach (AIContent content in message.Contents)
+            IList<AIContent> contents = message.Contents;
+            for (int j = 0; j < contents.Count; j++) // indexed: enumerating an IList boxes its enumerator
             {
-                if (content is TextContent text)
+                if (contents[j] is TextContent text)
                 {
                     AppendText(hash, text.Text);
                 }
@@ -58,6 +59,25 @@ internal static class ConversationKey
         }
 
         return any ? NonZero(hash.GetCurrentHashAsUInt64()) : None;
+    }
+
+    /// <summary>Whether the request continues a conversation: it carries a conversation key, or an assistant turn.</summary>
+    public static bool IsReturning(IList<ChatMessage> messages, RoutingHints? hints)
+    {
+        if (hints?.ConversationKey is { Length: > 0 })
+        {
+            return true;
+        }
+
+        for (int i = 0; i < messages.Count; i++)
+        {
+            if (messages[i].Role == ChatRole.Assistant)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The key of a provider-held conversation id.</summary>

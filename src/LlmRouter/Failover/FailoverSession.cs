@@ -36,6 +36,7 @@ internal sealed class FailoverSession
 
     private ulong _conversation;
     private bool _returning;
+    private bool _remembersConversation;
     private bool _probesEarly;
 
     /// <param name="runtime">The router's shared runtime.</param>
@@ -304,6 +305,7 @@ internal sealed class FailoverSession
     {
         _conversation = request.Conversation;
         _returning = request.Returning;
+        _remembersConversation = request.RemembersConversation;
         _probesEarly = request.ProbesEarly;
         if (_list is null && QueueCount == 0)
         {
@@ -422,6 +424,12 @@ internal sealed class FailoverSession
         if (endpoint.Health.OnSuccess(_runtime.TimeProvider.GetTimestamp(), slow, entry.Admission, _runtime.Options.Health) is { } state)
         {
             Log.HealthChanged(_runtime.Logger, endpoint.Name, state, slow ? "slow responses" : "success");
+        }
+
+        if (_conversation == ConversationKey.None && _remembersConversation)
+        {
+            // A first turn: its key is worked out now that it was served, for the next turn to find.
+            _conversation = ConversationKey.Of(_messages, _options?.AdditionalProperties is null ? null : _options.GetRoutingHints(), out _);
         }
 
         if (_conversation != ConversationKey.None)

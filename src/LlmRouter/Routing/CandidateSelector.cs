@@ -167,13 +167,11 @@ internal sealed class CandidateSelector
         RouterEndpoint[] candidates = constrained.Candidates;
         int count = candidates.Length;
 
-        // Conversation affinity: a pinned request (provider-held state) has its endpoint already.
-        ulong conversation = ConversationKey.None;
-        bool returning = false;
-        if (_runtime.Options.Affinity.Enabled && constrained.PinReason is null)
-        {
-            conversation = ConversationKey.Of(messages, hints, out returning);
-        }
+        // Conversation affinity: a pinned request (provider-held state) has its endpoint already. Only a returning turn
+        // needs its key now; a first turn's is worked out after it succeeded, off the planning path.
+        bool affine = _runtime.Options.Affinity.Enabled && constrained.PinReason is null;
+        bool returning = affine && ConversationKey.IsReturning(messages, hints);
+        ulong conversation = returning ? ConversationKey.Of(messages, hints, out _) : ConversationKey.None;
 
         // The working entries live in a per-thread buffer: only what the explanation needs is copied out, into the
         // decision. Taken out while in use, so that a plan made on this thread meanwhile (a custom scorer calling a
@@ -206,7 +204,7 @@ internal sealed class CandidateSelector
             early = true;
         }
 
-        return new RoutedRequest(plan, forwarded, decision, conversation, returning, early);
+        return new RoutedRequest(plan, forwarded, decision, conversation, returning, early, affine);
     }
 
     private RoutingDecision Decide(

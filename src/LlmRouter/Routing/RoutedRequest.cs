@@ -7,8 +7,9 @@ internal readonly struct RoutedRequest
 {
     public RoutedRequest(
         RouterEndpoint[] candidates, ChatOptions? options, RoutingDecision decision, ulong conversation = LlmRouter.ConversationKey.None, bool returning = false,
-        bool probesEarly = false)
+        bool probesEarly = false, bool remembersConversation = false)
     {
+        RemembersConversation = remembersConversation;
         ProbesEarly = probesEarly;
         Conversation = conversation;
         Returning = returning;
@@ -31,6 +32,9 @@ internal readonly struct RoutedRequest
 
     /// <summary>Gets the key of the request's conversation, for affinity; <see cref="ConversationKey.None"/> when none.</summary>
     public ulong Conversation { get; }
+
+    /// <summary>Gets a value indicating whether the serving endpoint is remembered for the conversation's next turn (affinity is on, nothing pinned).</summary>
+    public bool RemembersConversation { get; }
 
     /// <summary>Gets a value indicating whether the request continues a conversation (an earlier turn may have been served).</summary>
     public bool Returning { get; }

@@ -36,16 +36,16 @@ internal static class CostRun
         // them, and a long leading context of its own (a system prompt with a document).
         double meanTurns = 8;
         double meanConversationGap = 60.0 / (options.Rate / meanTurns);
-        int requests = 0, served = 0, refused = 0, outstanding = 0;
-        bool arrivalsOver = false;
-        double nextProgress = 0;
+        int requests = 0, served = 0, refused = 0;
         decimal highestDay = 0;
-        var finished = new TaskCompletionSource();
-        long origin = time.GetTimestamp();
 
-        async Task ConversationAsync(int id, int turns, int documentLength, int seed)
+        async Task ConversationAsync(int id, double startSeconds)
         {
-            var own = new Random(seed);
+            // Drawn before the first await, on the clock's thread, in arrival order: the same seed gives the same conversations.
+            int turns = 4 + random.Next(9);
+            int documentLength = 4_000 + random.Next(12_000);
+            var own = new Random(random.Next());
+
             List<ChatMessage> messages = [new(ChatRole.System, $"Conversation {id}. Answer from this document: " + new string('d', documentLength))];
             for (int turn = 0; turn < turns; turn++)
             {
@@ -79,48 +79,9 @@ internal static class CostRun
 
                 await Task.Delay(TimeSpan.FromSeconds(5 + (-Math.Log(1.0 - own.NextDouble()) * 25)), time).ConfigureAwait(false);
             }
-
-            if (Interlocked.Decrement(ref outstanding) == 0 && Volatile.Read(ref arrivalsOver))
-            {
-                finished.TrySetResult();
-            }
         }
 
-        int count = 0;
-        ITimer? arrivalTimer = null;
-        arrivalTimer = time.CreateTimer(
-            _ =>
-            {
-                double now = time.GetElapsedTime(origin).TotalSeconds;
-                Interlocked.Increment(ref outstanding);
-                _ = ConversationAsync(count++, 4 + random.Next(9), 4_000 + random.Next(12_000), random.Next());
-                if (now >= nextProgress)
-                {
-                    progress(now / totalSeconds);
-                    nextProgress += totalSeconds / 200;
-                }
-
-                double gap = -Math.Log(1.0 - random.NextDouble()) * meanConversationGap;
-                if (now + gap < totalSeconds)
-                {
-                    _ = arrivalTimer!.Change(TimeSpan.FromSeconds(gap), Timeout.InfiniteTimeSpan);
-                }
-                else
-                {
-                    Volatile.Write(ref arrivalsOver, true);
-                    if (Volatile.Read(ref outstanding) == 0)
-                    {
-                        finished.TrySetResult();
-                    }
-                }
-            },
-            null,
-            TimeSpan.FromSeconds(-Math.Log(1.0 - random.NextDouble()) * meanConversationGap),
-            Timeout.InfiniteTimeSpan);
-
-        time.RunUntil(finished.Task);
-        arrivalTimer.Dispose();
-        progress(1);
+        PoissonArrivals.Run(time, random, meanConversationGap, totalSeconds, progress, ConversationAsync);
         if (services is null)
         {
             client.Dispose();

@@ -33,11 +33,6 @@ internal static class SimulationRun
         double totalSeconds = TimeSpan.FromDays(options.Days).TotalSeconds;
         double meanGap = 60.0 / options.Rate;
         var records = new List<RequestRecord>((int)(totalSeconds / meanGap * 1.05));
-        var finished = new TaskCompletionSource();
-        int outstanding = 0;
-        bool arrivalsOver = false;
-        double nextProgress = 0;
-        long origin = time.GetTimestamp();
 
         async Task OneAsync(int index, double startSeconds)
         {
@@ -70,48 +65,9 @@ internal static class SimulationRun
             {
                 records.Add(new RequestRecord(startSeconds, (float)time.GetElapsedTime(start).TotalMilliseconds, succeeded));
             }
-
-            if (Interlocked.Decrement(ref outstanding) == 0 && Volatile.Read(ref arrivalsOver))
-            {
-                finished.TrySetResult();
-            }
         }
 
-        int count = 0;
-        ITimer? arrivalTimer = null;
-        arrivalTimer = time.CreateTimer(
-            _ =>
-            {
-                double now = time.GetElapsedTime(origin).TotalSeconds;
-                Interlocked.Increment(ref outstanding);
-                _ = OneAsync(count++, now);
-                if (now >= nextProgress)
-                {
-                    progress(now / totalSeconds);
-                    nextProgress += totalSeconds / 200;
-                }
-
-                double gap = -Math.Log(1.0 - arrivals.NextDouble()) * meanGap;
-                if (now + gap < totalSeconds)
-                {
-                    _ = arrivalTimer!.Change(TimeSpan.FromSeconds(gap), Timeout.InfiniteTimeSpan);
-                }
-                else
-                {
-                    Volatile.Write(ref arrivalsOver, true);
-                    if (Volatile.Read(ref outstanding) == 0)
-                    {
-                        finished.TrySetResult();
-                    }
-                }
-            },
-            null,
-            TimeSpan.FromSeconds(-Math.Log(1.0 - arrivals.NextDouble()) * meanGap),
-            Timeout.InfiniteTimeSpan);
-
-        time.RunUntil(finished.Task);
-        arrivalTimer.Dispose();
-        progress(1);
+        PoissonArrivals.Run(time, arrivals, meanGap, totalSeconds, progress, OneAsync);
         records.Sort(static (a, b) => a.StartSeconds.CompareTo(b.StartSeconds));
         return new RunResult(system, records, providers.Sum(static p => p.Calls), providers.Sum(static p => p.Cost), [.. providers.Select(static p => p.Calls)]);
     }

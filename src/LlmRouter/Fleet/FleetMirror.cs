@@ -87,6 +87,7 @@ internal sealed class FleetMirror : IDisposable
             EndpointOptions endpointOptions = endpoint.Endpoint.Options;
             endpoint.Requests = NewQuota(endpoint, "rpm", endpointOptions.RequestsPerMinute ?? 0);
             endpoint.Tokens = NewQuota(endpoint, "tpm", endpointOptions.TokensPerMinute ?? 0);
+            endpoint.Endpoint.Limits?.AttachFleet(endpoint.Requests, endpoint.Tokens);
         }
 
         _leaser = new FleetQuotaLeaser(options.KeyPrefix, InstanceId, quotas, TimeSpan.FromSeconds(5));
@@ -116,7 +117,7 @@ internal sealed class FleetMirror : IDisposable
     internal long CommandsSent => Interlocked.Read(ref _commands);
 
     /// <summary>Gets the fleet-wide requests-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
-    /// <remarks>The hook for <c>EndpointLimits</c>: <c>TryTake(1, unixMinute)</c> beside its local limiter.</remarks>
+    /// <remarks><c>EndpointLimits</c> takes from it beside its local limiter (attached at construction).</remarks>
     internal FleetQuota? RequestQuota(int endpointIndex) => _endpoints[endpointIndex].Requests;
 
     /// <summary>Gets the fleet-wide tokens-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
@@ -172,6 +173,7 @@ internal sealed class FleetMirror : IDisposable
             endpoint.Endpoint.Health.Observer = null;
             endpoint.Endpoint.Cooldown.Observer = null;
             endpoint.Endpoint.Health.FleetProbeDenied = false;
+            endpoint.Endpoint.Limits?.AttachFleet(null, null);
         }
 
         IConnectionMultiplexer? redis = _redis;

@@ -20,7 +20,7 @@ public sealed class FleetCluster : IDisposable
 
     private readonly List<ServiceProvider> _providers = [];
 
-    public FleetCluster(int instances, string? connectionString, bool fleet = true, Action<RedisFleetOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
+    public FleetCluster(int instances, string? connectionString, bool fleet = true, Action<RedisFleetOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null, Action<EndpointOptions>? primary = null, Action<LlmRouterOptions>? router = null)
     {
         Time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Prefix = prefix ?? $"test-{Guid.NewGuid():N}";
@@ -30,7 +30,7 @@ public sealed class FleetCluster : IDisposable
             _ = services.AddSingleton<TimeProvider>(Time);
             _ = services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(Logs)));
             LlmRouterBuilder builder = services.AddLlmRouter(r => r
-                .AddEndpoint("primary", Primary)
+                .AddEndpoint("primary", Primary, primary)
                 .AddEndpoint("backup", Backup)
                 .Configure(o =>
                 {
@@ -41,6 +41,7 @@ public sealed class FleetCluster : IDisposable
                     o.Health.BreakJitter = 0;
                     o.Health.SlowStartDuration = TimeSpan.Zero;
                     o.Retry.MaxRetriesPerEndpoint = 0;
+                    router?.Invoke(o);
                 }));
             if (fleet)
             {

@@ -23,7 +23,7 @@ public sealed class FleetLimitsTests(RedisServer redis, ITestOutputHelper output
         // (at most one block, limit / 20 = 3, each) plus what was turned away while a lease was on its way.
         output.WriteLine($"primary {fleet.Primary.Calls}, backup {fleet.Backup.Calls}, failed {failed}");
         Assert.Equal(0, failed);
-        Assert.InRange(fleet.Primary.Calls, 1, Limit);
+        Assert.InRange(fleet.Primary.Calls, 40, Limit); // measured: 60 in 3 of 3 runs
         Assert.Equal(3 * Limit, fleet.Primary.Calls + fleet.Backup.Calls);
 
         // The next minute (fake clock, the same for every instance): the fleet has a new quota.
@@ -32,7 +32,7 @@ public sealed class FleetLimitsTests(RedisServer redis, ITestOutputHelper output
         failed = await SendRoundsAsync(fleet, Limit);
         output.WriteLine($"next minute: primary {fleet.Primary.Calls - before}, failed {failed}");
         Assert.Equal(0, failed);
-        Assert.InRange(fleet.Primary.Calls - before, 1, Limit);
+        Assert.InRange(fleet.Primary.Calls - before, 40, Limit);
     }
 
     [Fact]

@@ -68,7 +68,8 @@ public sealed class RedisFleetOptions
     /// <summary>Gets or sets how often spending is pushed to Redis and the fleet's totals read back.</summary>
     /// <remarks>
     /// Default 1 s. Between 10 ms and 10 minutes. One Redis round trip per interval for all budgets of the instance.
-    /// A cap shared by the fleet may be overshot by the requests in flight plus one interval's spending of the other instances.
+    /// A cap shared by the fleet may be overshot by the requests in flight plus one interval's spending of the other
+    /// instances (two intervals' at worst: one for them to push, one for this instance to read back).
     /// </remarks>
     public TimeSpan BudgetSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -4,12 +4,22 @@ namespace LlmRouter;
 /// The spending of one tenant or endpoint in the current UTC hour, day and month. Each period starts again from zero
 /// when the clock enters a new one; reads and writes take a lock private to the account, never held across I/O.
 /// </summary>
+/// <remarks>
+/// In fleet mode the mirror pushes what was spent here since its last push (<see cref="TakeDelta"/>) to a Redis counter
+/// per period, and keeps the fleet's total it gets back (<see cref="ApplyFleetTotal"/>): what was spent is then the
+/// fleet's total as last known plus what was spent here and not pushed yet. Without Redis (never connected) it is what
+/// was spent here; Redis lost, it is the last known fleet total plus what was spent here since.
+/// </remarks>
 internal sealed class BudgetAccount
 {
     private const int Periods = 3;
+    private const decimal Micro = 1_000_000m;
     private readonly object _gate = new();
     private readonly long[] _periodIndex = [long.MinValue, long.MinValue, long.MinValue];
     private readonly decimal[] _spent = new decimal[Periods];
+    private readonly decimal[] _unpushed = new decimal[Periods];
+    private readonly decimal[] _fleetTotal = new decimal[Periods];
+    private readonly bool[] _fleetKnown = new bool[Periods];
 
     public BudgetAccount(string scope, string name)
     {
@@ -34,15 +44,45 @@ internal sealed class BudgetAccount
         {
             for (int p = 0; p < Periods; p++)
             {
-                long index = IndexOf((BudgetPeriod)p, utcNow);
-                if (_periodIndex[p] != index)
-                {
-                    _periodIndex[p] = index;
-                    _spent[p] = 0;
-                }
-
+                Roll(p, IndexOf((BudgetPeriod)p, utcNow));
                 _spent[p] += cost;
+                _unpushed[p] += cost;
             }
+        }
+    }
+
+    /// <summary>Fleet mode: what to push for the period of kind <paramref name="period"/> containing <paramref name="utcNow"/>, in millionths, and that period's index.</summary>
+    /// <remarks>The delta stays counted here until <see cref="ApplyFleetTotal"/> confirms it; a remainder below a millionth waits for the next push.</remarks>
+    /// <param name="period">The period.</param>
+    /// <param name="utcNow">The time.</param>
+    /// <param name="index">The period's index.</param>
+    /// <param name="floor">The fleet's total as last known, in millionths (0 when not known): a Redis that lost the counter (restarted) starts again from it.</param>
+    public long TakeDelta(BudgetPeriod period, DateTimeOffset utcNow, out long index, out long floor)
+    {
+        int p = (int)period;
+        index = IndexOf(period, utcNow);
+        lock (_gate)
+        {
+            Roll(p, index);
+            floor = _fleetKnown[p] ? (long)decimal.Truncate(_fleetTotal[p] * Micro) : 0;
+            return (long)decimal.Truncate(_unpushed[p] * Micro);
+        }
+    }
+
+    /// <summary>Fleet mode: <paramref name="pushed"/> millionths reached Redis, whose total for the period is now <paramref name="total"/> millionths.</summary>
+    public void ApplyFleetTotal(BudgetPeriod period, long index, long pushed, long total)
+    {
+        int p = (int)period;
+        lock (_gate)
+        {
+            if (_periodIndex[p] != index)
+            {
+                return; // the period ended meanwhile: its count is moot
+            }
+
+            _unpushed[p] -= pushed / Micro;
+            _fleetTotal[p] = total / Micro;
+            _fleetKnown[p] = true;
         }
     }
 
@@ -52,7 +92,8 @@ internal sealed class BudgetAccount
         long index = IndexOf(period, utcNow);
         lock (_gate)
         {
-            return _periodIndex[(int)period] == index ? _spent[(int)period] : 0;
+            int p = (int)period;
+            return _periodIndex[p] != index ? 0 : _fleetKnown[p] ? _fleetTotal[p] + _unpushed[p] : _spent[p];
         }
     }
 
@@ -120,7 +161,20 @@ internal sealed class BudgetAccount
         return (new DateTimeOffset(start), new DateTimeOffset(end));
     }
 
-    private static long IndexOf(BudgetPeriod period, DateTimeOffset utcNow)
+    /// <summary>Moves period <paramref name="p"/> to <paramref name="index"/> if it is a new one; under <see cref="_gate"/>.</summary>
+    private void Roll(int p, long index)
+    {
+        if (_periodIndex[p] != index)
+        {
+            _periodIndex[p] = index;
+            _spent[p] = 0;
+            _unpushed[p] = 0;
+            _fleetTotal[p] = 0;
+            _fleetKnown[p] = false;
+        }
+    }
+
+    internal static long IndexOf(BudgetPeriod period, DateTimeOffset utcNow)
     {
         DateTime utc = utcNow.UtcDateTime;
         return period switch

@@ -8,6 +8,14 @@ namespace LlmRouter;
 /// any one is spent. Past <see cref="ConstraintOptions.BudgetSoftThreshold"/> of any cap, routing favours cheaper endpoints.
 /// Requests already in flight when a cap is reached still finish, so spending may overshoot a cap by the cost of those
 /// requests (at most the concurrency of the application times the cost of its largest request).
+/// <para>
+/// In fleet mode (<c>AddRedisFleet</c>, <see cref="RedisFleetOptions.ShareBudgets"/>) a cap holds for the whole fleet:
+/// each instance pushes its spending to Redis every <see cref="RedisFleetOptions.BudgetSyncInterval"/> and reads the
+/// fleet's total back. The overshoot is then the requests in flight plus one sync interval's spending of the other
+/// instances (about (N − 1) × each instance's spending per second × the interval), two intervals' at worst (one for
+/// them to push, one for this instance to read back). While Redis is unreachable each
+/// instance adds its own spending to the fleet's total as last known (<see cref="FleetStatus.BudgetsShared"/> is false).
+/// </para>
 /// </remarks>
 public sealed class BudgetOptions
 {

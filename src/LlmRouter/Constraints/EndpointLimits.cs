@@ -18,6 +18,13 @@ namespace LlmRouter;
 /// were seen to have room, the answer holds until the next acquire, and <see cref="AtLimit"/> skips the clock and the
 /// limiters until then; the token count, which depends on the request, is still checked every time.
 /// </para>
+/// <para>
+/// In fleet mode (<see cref="AttachFleet"/>) the requests and tokens per minute are also taken from the fleet's quotas,
+/// leased from Redis in the background: admission stays local. A quota's room, too, is taken away only by an acquire,
+/// with one exception: a new wall-clock minute starts with no allowance until its first lease arrives. A "room" kept
+/// across that moment is corrected by the acquire, which fails (the attempt goes to the next endpoint) and bumps the
+/// version; it never admits past a quota.
+/// </para>
 /// </remarks>
 internal sealed class EndpointLimits : IDisposable
 {
@@ -37,6 +44,10 @@ internal sealed class EndpointLimits : IDisposable
     private string _requestsReached = string.Empty;
     private string _tokensReached = string.Empty;
     private string _concurrencyReached = string.Empty;
+    private string _fleetRequestsReached = string.Empty;
+    private string _fleetTokensReached = string.Empty;
+    private FleetQuota? _fleetRequests;
+    private FleetQuota? _fleetTokens;
 
     /// <summary>Counts acquires and reconfigurations: each may take room away.</summary>
     private long _version;
@@ -55,6 +66,22 @@ internal sealed class EndpointLimits : IDisposable
     public bool Any { get; private set; }
 
     public bool HasTokenLimit => _tokenLimit > 0;
+
+    /// <summary>
+    /// Fleet mode: the requests and tokens per minute are also held for the whole fleet, by quotas the fleet mirror
+    /// leases in the background. The endpoint is at its limit when its local limiter or its fleet quota has no room;
+    /// both are admitted locally, the request path never waits for Redis. Null detaches them.
+    /// </summary>
+    public void AttachFleet(FleetQuota? requests, FleetQuota? tokens)
+    {
+        lock (_gate)
+        {
+            _fleetRequests = requests;
+            _fleetTokens = tokens;
+            SyncFleetLimits();
+            _ = Interlocked.Increment(ref _version); // the quotas may have no room
+        }
+    }
 
     /// <summary>Re-reads the limits when the endpoint's options object changed.</summary>
     public void Configure(EndpointOptions options)
@@ -83,6 +110,7 @@ internal sealed class EndpointLimits : IDisposable
             _requestsReached = $"RequestsPerMinute ({_requestLimit}) reached";
             _tokensReached = $"TokensPerMinute ({_tokenLimit}) reached";
             _concurrencyReached = $"MaxConcurrency ({_concurrencyLimit}) reached";
+            SyncFleetLimits();
             _requests = NewRequestWindow();
             _concurrency = options.MaxConcurrency is { } max
                 ? new ConcurrencyLimiter(new() { PermitLimit = max, QueueLimit = 0 })
@@ -131,6 +159,8 @@ internal sealed class EndpointLimits : IDisposable
         }
 
         long window;
+        long fleetWindow = 0;
+        FleetQuota? fleetTokens = null;
         lock (_gate)
         {
             if (_tokenLimit > 0 && !TokensFit(tokens))
@@ -139,7 +169,34 @@ internal sealed class EndpointLimits : IDisposable
                 return null;
             }
 
-            if (_requests is { } requests && !IsAcquired(requests.AttemptAcquire(1)))
+            // The fleet's quotas first: units taken from them can be given back, a local request permit cannot.
+            FleetQuota? fleetRequests = _requestLimit > 0 ? _fleetRequests : null;
+            fleetTokens = _tokenLimit > 0 ? _fleetTokens : null;
+            if (fleetRequests is not null || fleetTokens is not null)
+            {
+                fleetWindow = FleetWindow();
+                if (fleetRequests is not null && !fleetRequests.TryTake(1, fleetWindow))
+                {
+                    concurrency?.Dispose();
+                    return null;
+                }
+
+                if (fleetTokens is not null && !fleetTokens.TryTake(tokens, fleetWindow))
+                {
+                    fleetRequests?.Return(1, fleetWindow);
+                    concurrency?.Dispose();
+                    return null;
+                }
+
+                if (_requests is { } local && !IsAcquired(local.AttemptAcquire(1)))
+                {
+                    fleetRequests?.Return(1, fleetWindow);
+                    fleetTokens?.Return(tokens, fleetWindow);
+                    concurrency?.Dispose();
+                    return null;
+                }
+            }
+            else if (_requests is { } requests && !IsAcquired(requests.AttemptAcquire(1)))
             {
                 concurrency?.Dispose();
                 return null;
@@ -153,7 +210,7 @@ internal sealed class EndpointLimits : IDisposable
             window = _windowNumber;
         }
 
-        return new LimitLease(this, concurrency, _tokenLimit > 0 ? tokens : 0, window);
+        return new LimitLease(this, concurrency, _tokenLimit > 0 ? tokens : 0, window, fleetTokens, fleetWindow);
     }
 
     /// <summary>Gets the requests left in the current minute; null without that limit.</summary>
@@ -201,10 +258,22 @@ internal sealed class EndpointLimits : IDisposable
         _ = Interlocked.Increment(ref _version);
     }
 
-    /// <summary>Gives back a concurrency slot and corrects the token reservation to what was used, if still in the same minute.</summary>
-    internal void Return(RateLimitLease? concurrency, long reserved, long used, long window)
+    /// <summary>Gives back a concurrency slot and corrects the token reservation to what was used, if still in the same minute (the fleet's quota as well).</summary>
+    internal void Return(RateLimitLease? concurrency, long reserved, long used, long window, FleetQuota? fleetTokens, long fleetWindow)
     {
         concurrency?.Dispose();
+        if (fleetTokens is not null && reserved > 0)
+        {
+            if (used < reserved)
+            {
+                fleetTokens.Return(reserved - used, fleetWindow);
+            }
+            else
+            {
+                fleetTokens.Charge(used - reserved, fleetWindow);
+            }
+        }
+
         TaskCompletionSource? released;
         lock (_gate)
         {
@@ -234,6 +303,22 @@ internal sealed class EndpointLimits : IDisposable
         if (_tokenLimit > 0 && !TokensFit(tokens))
         {
             return _tokensReached;
+        }
+
+        FleetQuota? fleetRequests = _requestLimit > 0 ? Volatile.Read(ref _fleetRequests) : null;
+        FleetQuota? fleetTokens = _tokenLimit > 0 ? Volatile.Read(ref _fleetTokens) : null;
+        if (fleetRequests is not null || fleetTokens is not null)
+        {
+            long fleetWindow = FleetWindow();
+            if (fleetRequests is not null && !fleetRequests.HasRoom(1, fleetWindow))
+            {
+                return _fleetRequestsReached;
+            }
+
+            if (fleetTokens is not null && !fleetTokens.HasRoom(tokens, fleetWindow))
+            {
+                return _fleetTokensReached;
+            }
         }
 
         if (_concurrency is { } concurrency && !IsAcquired(concurrency.AttemptAcquire(0)))
@@ -275,6 +360,26 @@ internal sealed class EndpointLimits : IDisposable
             // auto-replenishment the old limiter holds no timer; a reader that still has it sees a full window at worst.
             Volatile.Write(ref _requests, NewRequestWindow());
         }
+    }
+
+    /// <summary>The fleet's windows are wall-clock Unix minutes, the same at every instance (the local ones start with the router).</summary>
+    private long FleetWindow() => FleetQuotaLeaser.Window(_time.GetUtcNow().ToUnixTimeMilliseconds());
+
+    /// <summary>Keeps the fleet quotas' limits equal to the endpoint's; under <see cref="_gate"/>.</summary>
+    private void SyncFleetLimits()
+    {
+        if (_fleetRequests is { } requests && _requestLimit > 0)
+        {
+            requests.Limit = _requestLimit;
+        }
+
+        if (_fleetTokens is { } tokens && _tokenLimit > 0)
+        {
+            tokens.Limit = _tokenLimit;
+        }
+
+        _fleetRequestsReached = $"RequestsPerMinute ({_requestLimit}) reached by the fleet";
+        _fleetTokensReached = $"TokensPerMinute ({_tokenLimit}) reached by the fleet";
     }
 
     private FixedWindowRateLimiter? NewRequestWindow() => _requestLimit > 0

@@ -10,10 +10,14 @@ internal sealed class LimitLease
     private readonly RateLimitLease? _concurrency;
     private readonly long _reserved;
     private readonly long _window;
+    private readonly FleetQuota? _fleetTokens;
+    private readonly long _fleetWindow;
     private int _returned;
 
-    public LimitLease(EndpointLimits limits, RateLimitLease? concurrency, long reserved, long window)
+    public LimitLease(EndpointLimits limits, RateLimitLease? concurrency, long reserved, long window, FleetQuota? fleetTokens = null, long fleetWindow = 0)
     {
+        _fleetTokens = fleetTokens;
+        _fleetWindow = fleetWindow;
         _limits = limits;
         _concurrency = concurrency;
         _reserved = reserved;
@@ -29,6 +33,6 @@ internal sealed class LimitLease
         }
 
         long used = usage is null ? 0 : usage.TotalTokenCount ?? ((usage.InputTokenCount ?? 0) + (usage.OutputTokenCount ?? 0));
-        _limits.Return(_concurrency, _reserved, used, _window);
+        _limits.Return(_concurrency, _reserved, used, _window, _fleetTokens, _fleetWindow);
     }
 }

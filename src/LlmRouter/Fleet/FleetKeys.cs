@@ -4,8 +4,9 @@ using StackExchange.Redis;
 namespace LlmRouter;
 
 /// <summary>
-/// The Redis key and channel layout of one fleet, and the format of its news. Only endpoint names, deadlines
-/// (Unix milliseconds), counters and random instance ids are written.
+/// The Redis key and channel layout of one fleet's health, and the format of its news. Only endpoint names, deadlines
+/// (Unix milliseconds), counters and random instance ids are written (quota keys: <see cref="FleetQuotaLeaser"/>;
+/// budget keys, which also name configured tenants: <see cref="FleetBudgets"/>).
 /// </summary>
 /// <remarks>
 /// <code>

@@ -30,6 +30,10 @@ internal sealed class FleetMirror : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly FleetQuotaLeaser _leaser;
+    private readonly FleetBudgets _budgets;
+    private long _budgetSyncDue; // Stopwatch timestamp
+    private long _budgetSyncs;
+    private int _budgetsShared;
     private IConnectionMultiplexer? _redis;
     private ChannelMessageQueue? _subscription;
     private int _state = (int)FleetConnectionState.Connecting;
@@ -87,9 +91,11 @@ internal sealed class FleetMirror : IDisposable
             EndpointOptions endpointOptions = endpoint.Endpoint.Options;
             endpoint.Requests = NewQuota(endpoint, "rpm", endpointOptions.RequestsPerMinute ?? 0);
             endpoint.Tokens = NewQuota(endpoint, "tpm", endpointOptions.TokensPerMinute ?? 0);
+            endpoint.Endpoint.Limits?.AttachFleet(endpoint.Requests, endpoint.Tokens);
         }
 
         _leaser = new FleetQuotaLeaser(options.KeyPrefix, InstanceId, quotas, TimeSpan.FromSeconds(5));
+        _budgets = new FleetBudgets(options.KeyPrefix, runtime, endpoints);
 
         FleetQuota? NewQuota(FleetEndpoint endpoint, string kind, long limit)
         {
@@ -116,13 +122,18 @@ internal sealed class FleetMirror : IDisposable
     internal long CommandsSent => Interlocked.Read(ref _commands);
 
     /// <summary>Gets the fleet-wide requests-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
-    /// <remarks>The hook for <c>EndpointLimits</c>: <c>TryTake(1, unixMinute)</c> beside its local limiter.</remarks>
+    /// <remarks><c>EndpointLimits</c> takes from it beside its local limiter (attached at construction).</remarks>
     internal FleetQuota? RequestQuota(int endpointIndex) => _endpoints[endpointIndex].Requests;
 
     /// <summary>Gets the fleet-wide tokens-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
     internal FleetQuota? TokenQuota(int endpointIndex) => _endpoints[endpointIndex].Tokens;
 
     internal FleetQuotaLeaser Leaser => _leaser;
+
+    /// <summary>Gets how many budget pushes completed; for tests.</summary>
+    internal long BudgetSyncs => Interlocked.Read(ref _budgetSyncs);
+
+    internal FleetBudgets Budgets => _budgets;
 
     /// <summary>Queues local news; never blocks: a full queue drops its oldest entry.</summary>
     public void Enqueue(FleetEvent fleetEvent) => _ = _queue.Writer.TryWrite(fleetEvent);
@@ -152,6 +163,7 @@ internal sealed class FleetMirror : IDisposable
             DroppedEvents = Interlocked.Read(ref _dropped),
             QueuedEvents = (_queue.Reader.CanCount ? _queue.Reader.Count : 0) + Volatile.Read(ref _publishing),
             ProbeLocksHeld = held,
+            BudgetsShared = Volatile.Read(ref _budgetsShared) != 0,
         };
     }
 
@@ -172,6 +184,7 @@ internal sealed class FleetMirror : IDisposable
             endpoint.Endpoint.Health.Observer = null;
             endpoint.Endpoint.Cooldown.Observer = null;
             endpoint.Endpoint.Health.FleetProbeDenied = false;
+            endpoint.Endpoint.Limits?.AttachFleet(null, null);
         }
 
         IConnectionMultiplexer? redis = _redis;
@@ -254,6 +267,7 @@ internal sealed class FleetMirror : IDisposable
                 {
                     await ManageProbeLocksAsync(_redis).ConfigureAwait(false);
                     Add(ref _commands, await _leaser.RunOnceAsync(_redis.GetDatabase(), _runtime.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false));
+                    await SyncBudgetsAsync(_redis).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -297,6 +311,25 @@ internal sealed class FleetMirror : IDisposable
         }
     }
 
+    /// <summary>Pushes spending and reads the fleet's totals back, once per <see cref="RedisFleetOptions.BudgetSyncInterval"/>.</summary>
+    private async Task SyncBudgetsAsync(IConnectionMultiplexer redis)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (!_options.ShareBudgets || now < _budgetSyncDue)
+        {
+            return;
+        }
+
+        _budgetSyncDue = now + (long)(_options.BudgetSyncInterval.TotalSeconds * Stopwatch.Frequency);
+        int trips = await _budgets.SyncAsync(redis.GetDatabase()).ConfigureAwait(false);
+        Add(ref _commands, trips);
+        if (trips > 0)
+        {
+            Volatile.Write(ref _budgetsShared, 1);
+            Interlocked.Increment(ref _budgetSyncs);
+        }
+    }
+
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => MarkLost(e.FailureType.ToString());
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => Volatile.Write(ref _resyncWanted, 1);
@@ -305,6 +338,8 @@ internal sealed class FleetMirror : IDisposable
     {
         Volatile.Write(ref _lastError, reason);
         Volatile.Write(ref _resyncWanted, 1);
+        Volatile.Write(ref _budgetsShared, 0); // each instance adds its own spending to the last known fleet totals
+        _budgetSyncDue = 0; // pushed at once on reconnect
         int previous = Interlocked.Exchange(ref _state, (int)FleetConnectionState.Disconnected);
         if (previous == (int)FleetConnectionState.Disconnected)
         {

@@ -23,12 +23,13 @@ internal sealed class FleetQuota
     private int _wanted;
     private bool _active;
 
+    private long _limit;
+
     public FleetQuota(string endpoint, string kind, long limit)
     {
         Endpoint = endpoint;
         Kind = kind;
-        Limit = limit;
-        Block = Math.Max(1, limit / 20);
+        _limit = limit;
     }
 
     public string Endpoint { get; }
@@ -36,10 +37,15 @@ internal sealed class FleetQuota
     /// <summary>Gets the key part naming the limit: "rpm" or "tpm".</summary>
     public string Kind { get; }
 
-    public long Limit { get; }
+    /// <summary>Gets or sets the fleet's limit per minute; the endpoint limits set it again when the endpoint's options change.</summary>
+    public long Limit
+    {
+        get => Volatile.Read(ref _limit);
+        set => Volatile.Write(ref _limit, value);
+    }
 
     /// <summary>Gets how much one lease asks for: a twentieth of the limit, at least 1.</summary>
-    public long Block { get; }
+    public long Block => Math.Max(1, Limit / 20);
 
     /// <summary>Gets or sets what to call when a request found the allowance short, so that the background loop leases at once.</summary>
     public Action? Starved { get; set; }
@@ -89,15 +95,49 @@ internal sealed class FleetQuota
     /// <summary>Takes <paramref name="units"/> from the local allowance; false (and a lease asked for) when it has not enough.</summary>
     /// <param name="units">1 for a request, the reservation for tokens.</param>
     /// <param name="window">The current Unix minute.</param>
-    public bool TryTake(long units, long window)
+    public bool TryTake(long units, long window) => Take(units, window, take: true);
+
+    /// <summary>Whether the local allowance has <paramref name="units"/>, without taking them; when it has not, asks for a lease as <see cref="TryTake"/> does.</summary>
+    public bool HasRoom(long units, long window) => Take(units, window, take: false);
+
+    /// <summary>Charges usage reported above what was taken (a token reservation that was too low), within the same minute; the allowance may go below zero.</summary>
+    public void Charge(long units, long window)
     {
+        lock (_gate)
+        {
+            if (window == _window && units > 0)
+            {
+                _allowance -= units;
+            }
+        }
+    }
+
+    /// <summary>Moves to <paramref name="window"/> if it is a new minute, so that the background loop leases for it before requests ask.</summary>
+    public void Advance(long window)
+    {
+        lock (_gate)
+        {
+            if (window > _window)
+            {
+                Roll(window);
+            }
+        }
+    }
+
+    private bool Take(long units, long window, bool take)
+    {
+        units = Math.Min(units, Limit); // one request larger than the limit still passes alone, as locally
         lock (_gate)
         {
             _active = true;
             Roll(window);
             if (_allowance >= units)
             {
-                _allowance -= units;
+                if (take)
+                {
+                    _allowance -= units;
+                }
+
                 return true;
             }
 

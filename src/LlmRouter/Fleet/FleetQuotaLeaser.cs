@@ -10,8 +10,7 @@ namespace LlmRouter;
 /// <remarks>
 /// Key layout: <c>{prefix}:llmrouter:{rpm|tpm}:{endpoint}:{unixMinute}</c> (an integer, expiring after two minutes) and
 /// <c>{prefix}:llmrouter:members</c> (a sorted set of instance ids scored by their last heartbeat).
-/// The fleet mirror runs it; <c>EndpointLimits</c> does not consult the quotas yet (the hook it needs: take from
-/// <see cref="FleetMirror.RequestQuota"/> and <see cref="FleetMirror.TokenQuota"/> beside its local limiters).
+/// The fleet mirror runs it; <c>EndpointLimits</c> takes from the quotas beside its local limiters.
 /// </remarks>
 internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOnlyList<FleetQuota> quotas, TimeSpan heartbeatInterval)
 {
@@ -63,6 +62,11 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
         {
             quota.FallbackShare = share;
             quota.Leasing = true;
+            if (quota.Active)
+            {
+                quota.Advance(window); // a new minute is leased for before its first request, not by it
+            }
+
             if (!quota.WantsLease)
             {
                 continue;

@@ -102,4 +102,25 @@ internal static class FleetScripts
         redis.call('PEXPIRE', KEYS[1], 600000)
         return redis.call('ZCARD', KEYS[1])
         """;
+
+    /// <summary>
+    /// KEYS: one budget counter per capped account and period. ARGV: per key, the delta in millionths, the time to
+    /// live in ms (to an hour past the period's end), and the total the instance last knew (a counter lost by a restart
+    /// below it starts again from it). Adds each delta; returns every counter's total.
+    /// </summary>
+    public const string Budgets = """
+        local totals = {}
+        for i = 1, #KEYS do
+          local delta = tonumber(ARGV[3 * i - 2])
+          local floor = tonumber(ARGV[3 * i]) + delta
+          local total = redis.call('INCRBY', KEYS[i], delta)
+          if total < floor then
+            redis.call('SET', KEYS[i], floor)
+            total = floor
+          end
+          redis.call('PEXPIRE', KEYS[i], ARGV[3 * i - 1])
+          totals[i] = total
+        end
+        return totals
+        """;
 }

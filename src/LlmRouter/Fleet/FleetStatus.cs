@@ -43,8 +43,16 @@ public sealed class FleetStatus
     /// <summary>Gets the endpoints whose fleet-wide probe lock this instance holds: only it may probe them.</summary>
     public required IReadOnlyList<string> ProbeLocksHeld { get; init; }
 
+    /// <summary>Gets a value indicating whether spending caps are counted for the whole fleet: the last push to Redis succeeded and the connection holds.</summary>
+    /// <remarks>
+    /// <see langword="false"/> without capped budgets, with <see cref="RedisFleetOptions.ShareBudgets"/> off, and while Redis
+    /// is unreachable: budgets are then local, each instance adding its own spending to the fleet's totals as last known
+    /// (or counting alone if it never reached Redis); its unpushed spending is pushed on reconnect.
+    /// </remarks>
+    public bool BudgetsShared { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"fleet '{KeyPrefix}' {State} since {StateSince:O}: published {PublishedEvents}, applied {AppliedEvents}, dropped {DroppedEvents}, " +
-        $"queued {QueuedEvents}, outages {Outages}, resyncs {Resyncs}, probe locks [{string.Join(", ", ProbeLocksHeld)}]";
+        $"queued {QueuedEvents}, outages {Outages}, resyncs {Resyncs}, probe locks [{string.Join(", ", ProbeLocksHeld)}], budgets {(BudgetsShared ? "shared" : "local")}";
 }

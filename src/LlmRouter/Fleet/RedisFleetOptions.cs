@@ -4,7 +4,8 @@ namespace LlmRouter;
 /// <remarks>
 /// Validated at start-up. Routing never waits for Redis: it reads a local mirror of the shared state, and news is
 /// published from a bounded queue in the background. Only endpoint names, deadlines and counters go to Redis: no
-/// prompt or response text, no API key, no tenant.
+/// prompt or response text, no API key; tenant names only those configured with a budget, and only while
+/// <see cref="ShareBudgets"/> is on.
 /// </remarks>
 public sealed class RedisFleetOptions
 {
@@ -54,4 +55,21 @@ public sealed class RedisFleetOptions
     /// <summary>Gets or sets how long an open endpoint's shared state outlives its break, so that an instance starting while the fleet probes it still knows it is open.</summary>
     /// <remarks>Default 5 minutes. Between 1 s and 1 day.</remarks>
     public TimeSpan StateGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Gets or sets a value indicating whether spending caps (<see cref="BudgetOptions"/>) hold for the whole fleet.</summary>
+    /// <remarks>
+    /// Default <see langword="true"/>. The background loop pushes each capped account's spending to Redis as deltas
+    /// (one counter per scope, period and name: the endpoint's name, or the tenant's name as configured under
+    /// <c>Constraints:Tenants</c>, never a name only a request carried) every <see cref="BudgetSyncInterval"/>, and keeps
+    /// the fleet's total it gets back. Set it to <see langword="false"/> to keep budgets per instance and tenant names out of Redis.
+    /// </remarks>
+    public bool ShareBudgets { get; set; } = true;
+
+    /// <summary>Gets or sets how often spending is pushed to Redis and the fleet's totals read back.</summary>
+    /// <remarks>
+    /// Default 1 s. Between 10 ms and 10 minutes. One Redis round trip per interval for all budgets of the instance.
+    /// A cap shared by the fleet may be overshot by the requests in flight plus one interval's spending of the other
+    /// instances (two intervals' at worst: one for them to push, one for this instance to read back).
+    /// </remarks>
+    public TimeSpan BudgetSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -41,6 +41,7 @@ internal sealed class RedisFleetOptionsValidator(IServiceProvider services) : IV
         Range(errors, nameof(options.ProbeLockDuration), options.ProbeLockDuration, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         Range(errors, nameof(options.ProbeLockLead), options.ProbeLockLead, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         Range(errors, nameof(options.FailureCountWindow), options.FailureCountWindow, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        Range(errors, nameof(options.BudgetSyncInterval), options.BudgetSyncInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
         Range(errors, nameof(options.StateGracePeriod), options.StateGracePeriod, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

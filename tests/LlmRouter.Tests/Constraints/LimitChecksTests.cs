@@ -67,6 +67,29 @@ public sealed class LimitChecksTests
         Assert.Equal("RequestsPerMinute (1) reached", limits.AtLimit(0));
     }
 
+    [Fact]
+    public void AtLimit_FleetQuota_TheEndpointIsAtItsLimitWhenTheQuotaHasNoRoom_EvenWithLocalRoom()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { RequestsPerMinute = 60, TokensPerMinute = 1_000 });
+        var requests = new FleetQuota("e", "rpm", 60) { FallbackShare = 1.0 / 30 }; // disconnected: a share of 2
+        var tokens = new FleetQuota("e", "tpm", 1_000) { FallbackShare = 0.5 };     // 500
+        limits.AttachFleet(requests, tokens);
+
+        Assert.Null(limits.AtLimit(100));
+        LimitLease first = limits.TryAcquire(300)!;
+        Assert.Equal("TokensPerMinute (1000) reached by the fleet", limits.AtLimit(300));
+        first.Return(new Microsoft.Extensions.AI.UsageDetails { TotalTokenCount = 100 }); // 200 back to the quota
+        Assert.Null(limits.AtLimit(300));
+        Assert.NotNull(limits.TryAcquire(300));
+        Assert.Equal("RequestsPerMinute (60) reached by the fleet", limits.AtLimit(0));
+        Assert.Null(limits.TryAcquire(0));
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Null(limits.AtLimit(0));
+        limits.AttachFleet(null, null);
+        Assert.Null(limits.AtLimit(0));
+    }
+
     private EndpointLimits Create(EndpointOptions options)
     {
         var limits = new EndpointLimits(_time);

@@ -20,7 +20,7 @@ public sealed class FleetCluster : IDisposable
 
     private readonly List<ServiceProvider> _providers = [];
 
-    public FleetCluster(int instances, string? connectionString, bool fleet = true, Action<RedisFleetOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null)
+    public FleetCluster(int instances, string? connectionString, bool fleet = true, Action<RedisFleetOptions>? configure = null, string? prefix = null, DateTimeOffset? start = null, Action<EndpointOptions>? primary = null, Action<LlmRouterOptions>? router = null, Action<EndpointOptions>? backup = null)
     {
         Time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Prefix = prefix ?? $"test-{Guid.NewGuid():N}";
@@ -30,8 +30,8 @@ public sealed class FleetCluster : IDisposable
             _ = services.AddSingleton<TimeProvider>(Time);
             _ = services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(Logs)));
             LlmRouterBuilder builder = services.AddLlmRouter(r => r
-                .AddEndpoint("primary", Primary)
-                .AddEndpoint("backup", Backup)
+                .AddEndpoint("primary", Primary, primary)
+                .AddEndpoint("backup", Backup, backup)
                 .Configure(o =>
                 {
                     o.Strategy = RoutingStrategy.Ordered;
@@ -41,6 +41,7 @@ public sealed class FleetCluster : IDisposable
                     o.Health.BreakJitter = 0;
                     o.Health.SlowStartDuration = TimeSpan.Zero;
                     o.Retry.MaxRetriesPerEndpoint = 0;
+                    router?.Invoke(o);
                 }));
             if (fleet)
             {
@@ -92,14 +93,14 @@ public sealed class FleetCluster : IDisposable
         Eventually(() => Routers.TrueForAll(r => r.GetFleetStatus() is not { } s || s.QueuedEvents == 0), "publish queues drained");
 
     /// <summary>Polls a condition in real time, for Redis propagation only; fails after a generous limit.</summary>
-    public static async Task Eventually(Func<bool> condition, string what, TimeSpan? limit = null)
+    public static async Task Eventually(Func<bool> condition, string what, TimeSpan? limit = null, Func<string>? onTimeout = null)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
             if (clock.Elapsed > (limit ?? RealTimeLimit))
             {
-                Assert.Fail($"Timed out after {clock.Elapsed.TotalSeconds:0.0} s waiting for: {what}.");
+                Assert.Fail($"Timed out after {clock.Elapsed.TotalSeconds:0.0} s waiting for: {what}. {onTimeout?.Invoke()}");
             }
 
             await Task.Delay(10, TestContext.Current.CancellationToken);

@@ -13,6 +13,9 @@ public sealed class FleetProvider(string name) : IChatClient
 
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>Gets or sets the usage every successful call reports; none by default.</summary>
+    public UsageDetails? Usage { get; set; }
+
     /// <summary>Gets or sets what every call does: 200, 503 or 429.</summary>
     public int Status
     {
@@ -25,7 +28,7 @@ public sealed class FleetProvider(string name) : IChatClient
         _ = Interlocked.Increment(ref _calls);
         int status = Status;
         return status == 200
-            ? Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, Name)) { FinishReason = ChatFinishReason.Stop })
+            ? Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, Name)) { FinishReason = ChatFinishReason.Stop, Usage = Usage })
             : Task.FromException<ChatResponse>(RouterFactory.Http(status));
     }
 

@@ -99,18 +99,24 @@ internal sealed class SoakProvider : IChatClient
     {
     }
 
-    private (int Fault, double LatencyMs, int DropAfter) Draw()
+    /// <summary>Whether the provider is in one of its outage windows now.</summary>
+    public bool IsDown()
     {
         long now = _time.GetTimestamp() - _origin;
-        bool down = false;
         foreach ((long start, long end) in _outages)
         {
             if (now >= start && now < end)
             {
-                down = true;
-                break;
+                return true;
             }
         }
+
+        return false;
+    }
+
+    private (int Fault, double LatencyMs, int DropAfter) Draw()
+    {
+        bool down = IsDown();
 
         lock (_gate)
         {

@@ -14,8 +14,11 @@ internal sealed class AffinityMap
     private long _moved;
     private long _evicted;
 
+    /// <summary>The entries, counted as they are added and removed: ConcurrentDictionary.Count takes every lock of the map.</summary>
+    private int _count;
+
     /// <summary>Gets the number of conversations remembered.</summary>
-    public int Count => _entries.Count;
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Gets how many returning turns were served by the endpoint that served the previous turn.</summary>
     public long Stayed => Volatile.Read(ref _stayed);
@@ -48,8 +51,8 @@ internal sealed class AffinityMap
         }
         else
         {
-            _ = _entries.TryAdd(key, new Entry { Endpoint = endpoint, ExpiresAt = expiresAt });
-            if (_entries.Count > capacity)
+            if (_entries.TryAdd(key, new Entry { Endpoint = endpoint, ExpiresAt = expiresAt }) &&
+                Interlocked.Increment(ref _count) > capacity)
             {
                 Trim(now, capacity);
             }
@@ -75,21 +78,21 @@ internal sealed class AffinityMap
         Monitor.Enter(_trimGate);
         try
         {
-            if (_entries.Count <= capacity)
+            if (Volatile.Read(ref _count) <= capacity)
             {
                 return; // trimmed by another caller while this one waited
             }
 
             foreach (KeyValuePair<ulong, Entry> pair in _entries)
             {
-                if (Volatile.Read(ref pair.Value.ExpiresAt) <= now)
+                if (Volatile.Read(ref pair.Value.ExpiresAt) <= now && _entries.TryRemove(pair))
                 {
-                    _ = _entries.TryRemove(pair);
+                    _ = Interlocked.Decrement(ref _count);
                 }
             }
 
             int target = capacity - Math.Max(1, capacity / 10);
-            if (_entries.Count <= target)
+            if (Volatile.Read(ref _count) <= target)
             {
                 return;
             }
@@ -103,6 +106,7 @@ internal sealed class AffinityMap
             {
                 if (_entries.TryRemove(all[i]))
                 {
+                    _ = Interlocked.Decrement(ref _count);
                     _ = Interlocked.Increment(ref _evicted);
                 }
             }

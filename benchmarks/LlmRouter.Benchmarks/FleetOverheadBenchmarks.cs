@@ -35,7 +35,7 @@ public class FleetOverheadBenchmarks
             .AddEndpoint("e1", new InstantChatClient(1)));
         if (Fleet)
         {
-            int port = StartRedis();
+            (_redis, int port) = LoopbackRedis.Start();
             _ = builder.AddRedisFleet(o =>
             {
                 o.KeyPrefix = "bench";
@@ -78,21 +78,4 @@ public class FleetOverheadBenchmarks
 
     [Benchmark]
     public Task<ChatResponse> RoutedCall() => _router.GetResponseAsync(_messages);
-
-    private int StartRedis()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var start = new ProcessStartInfo("redis-server")
-        {
-            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no" },
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        _redis = Process.Start(start);
-        _redis?.BeginOutputReadLine();
-        return port;
-    }
 }

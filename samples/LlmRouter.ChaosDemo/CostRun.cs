@@ -95,32 +95,12 @@ internal static class CostRun
             system == CostSystem.ScoreWithAffinityAndBudget ? highestDay : null);
     }
 
-    private static ServiceProvider BuildRouter(VirtualTimeProvider time, SimulatedProvider[] providers, CostSystem system, decimal dailyBudget)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(time);
-        services.AddLlmRouter(router =>
+    private static ServiceProvider BuildRouter(VirtualTimeProvider time, SimulatedProvider[] providers, CostSystem system, decimal dailyBudget) =>
+        DemoRouter.Build(time, providers, options =>
         {
-            foreach (SimulatedProvider provider in providers)
-            {
-                ProviderProfile profile = ProviderProfile.All.Single(p => p.Name == provider.Name);
-                _ = router.AddEndpoint(provider.Name, provider, endpoint =>
-                {
-                    endpoint.InputCostPerMillionTokens = profile.InputPrice;
-                    endpoint.CachedInputCostPerMillionTokens = profile.CachedInputPrice;
-                    endpoint.OutputCostPerMillionTokens = profile.OutputPrice;
-                });
-            }
-
-            _ = router.AddFailureClassifier(new SimulatedFailureClassifier()).Configure(options =>
-            {
-                options.Randomizer = new Random(7).NextDouble;
-                options.Affinity.Enabled = system != CostSystem.ScoreWithoutAffinity;
-                options.Constraints.Tenants[Tenant] = system == CostSystem.ScoreWithAffinityAndBudget
-                    ? new TenantOptions { Budget = new BudgetOptions { PerDay = dailyBudget } }
-                    : new TenantOptions();
-            });
+            options.Affinity.Enabled = system != CostSystem.ScoreWithoutAffinity;
+            options.Constraints.Tenants[Tenant] = system == CostSystem.ScoreWithAffinityAndBudget
+                ? new TenantOptions { Budget = new BudgetOptions { PerDay = dailyBudget } }
+                : new TenantOptions();
         });
-        return services.BuildServiceProvider();
-    }
 }

@@ -72,30 +72,8 @@ internal static class SimulationRun
         return new RunResult(system, records, providers.Sum(static p => p.Calls), providers.Sum(static p => p.Cost), [.. providers.Select(static p => p.Calls)]);
     }
 
-    private static ServiceProvider BuildRouter(VirtualTimeProvider time, SimulatedProvider[] providers, SystemKind system)
-    {
-        var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(time);
-        services.AddLlmRouter(router =>
-        {
-            foreach (SimulatedProvider provider in providers)
-            {
-                ProviderProfile profile = ProviderProfile.All.Single(p => p.Name == provider.Name);
-                _ = router.AddEndpoint(provider.Name, provider, endpoint =>
-                {
-                    endpoint.InputCostPerMillionTokens = profile.InputPrice;
-                    endpoint.OutputCostPerMillionTokens = profile.OutputPrice;
-                });
-            }
-
-            _ = router.AddFailureClassifier(new SimulatedFailureClassifier()).Configure(options =>
-            {
-                options.Randomizer = new Random(7).NextDouble;
-                options.Hedging.Enabled = system == SystemKind.LlmRouterHedged;
-            });
-        });
-        return services.BuildServiceProvider();
-    }
+    private static ServiceProvider BuildRouter(VirtualTimeProvider time, SimulatedProvider[] providers, SystemKind system) =>
+        DemoRouter.Build(time, providers, options => options.Hedging.Enabled = system == SystemKind.LlmRouterHedged);
 
     /// <summary>Keeps a shared client alive when the system's wrapper is disposed: the run or the container owns it.</summary>
     private sealed class NonDisposing(IChatClient inner) : IChatClient

@@ -55,7 +55,7 @@ internal static class FleetScaleRun
 
     private static async Task<Row> RunOnceAsync(int n)
     {
-        (Process redis, int port) = StartRedis();
+        (Process redis, int port) = LoopbackRedis.Start();
         try
         {
             string endpoint = $"127.0.0.1:{port}";
@@ -222,23 +222,6 @@ internal static class FleetScaleRun
             .Select(l => long.Parse(l["used_memory:".Length..], CultureInfo.InvariantCulture)).First();
         long keys = await server.DatabaseSizeAsync();
         return new Snapshot(calls, keys, used);
-    }
-
-    private static (Process Redis, int Port) StartRedis()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var start = new ProcessStartInfo("redis-server")
-        {
-            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no" },
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        Process redis = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-        redis.BeginOutputReadLine();
-        return (redis, port);
     }
 
     private static string RedisVersion()

@@ -126,6 +126,7 @@ public sealed class RouterChatClient : IChatClient
             long recovers = status.State == HealthState.Open ? status.OpenUntil : endpoint.Cooldown.Deadline;
             DateTimeOffset? recoversAt = recovers > now ? utcNow + time.GetElapsedTime(now, recovers) : null;
             double score = endpoint.LastScore;
+            endpoint.Limits?.Configure(endpoint.Options); // limits are built on first use: a snapshot taken before any request shows them too
             snapshots[i] = endpoint.Metrics.Snapshot.With(endpoint.Health.StateAt(now), recoversAt, double.IsNaN(score) ? null : score).WithLimits(endpoint.Limits);
         }
 

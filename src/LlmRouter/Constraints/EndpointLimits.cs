@@ -46,8 +46,18 @@ internal sealed class EndpointLimits : IDisposable
     private string _concurrencyReached = string.Empty;
     private string _fleetRequestsReached = string.Empty;
     private string _fleetTokensReached = string.Empty;
+    private string _fleetConcurrencyReached = string.Empty;
     private FleetQuota? _fleetRequests;
     private FleetQuota? _fleetTokens;
+
+    /// <summary>Fleet mode: this instance's share of <see cref="EndpointOptions.MaxConcurrency"/>; 0 when it is not shared.</summary>
+    private double _concurrencyShare;
+
+    /// <summary>The slots this instance may hold under its share; 0 when the limit is not shared.</summary>
+    private int _fleetConcurrencyCap;
+
+    /// <summary>Slots held (taken from the concurrency limiter and not yet given back), counted for the fleet's share.</summary>
+    private int _inFlight;
 
     /// <summary>Counts acquires and reconfigurations: each may take room away.</summary>
     private long _version;
@@ -80,6 +90,21 @@ internal sealed class EndpointLimits : IDisposable
             _fleetTokens = tokens;
             SyncFleetLimits();
             _ = Interlocked.Increment(ref _version); // the quotas may have no room
+        }
+    }
+
+    /// <summary>
+    /// Fleet mode: <see cref="EndpointOptions.MaxConcurrency"/> is the fleet's, and this instance holds at most
+    /// max(1, ⌊MaxConcurrency × <paramref name="share"/>⌋) slots at once; null stops sharing it. Slots already held
+    /// stay held: a smaller share turns new attempts away until enough of them ended.
+    /// </summary>
+    public void SetFleetConcurrencyShare(double? share)
+    {
+        lock (_gate)
+        {
+            _concurrencyShare = share ?? 0;
+            SyncFleetLimits();
+            _ = Interlocked.Increment(ref _version); // a smaller share may leave no room
         }
     }
 
@@ -156,6 +181,13 @@ internal sealed class EndpointLimits : IDisposable
                 concurrency.Dispose();
                 return null;
             }
+
+            int cap = Volatile.Read(ref _fleetConcurrencyCap);
+            if (Interlocked.Increment(ref _inFlight) > cap && cap > 0)
+            {
+                ReleaseSlot(concurrency);
+                return null;
+            }
         }
 
         long window;
@@ -165,7 +197,7 @@ internal sealed class EndpointLimits : IDisposable
         {
             if (_tokenLimit > 0 && !TokensFit(tokens))
             {
-                concurrency?.Dispose();
+                ReleaseSlot(concurrency);
                 return null;
             }
 
@@ -177,14 +209,14 @@ internal sealed class EndpointLimits : IDisposable
                 fleetWindow = FleetWindow();
                 if (fleetRequests is not null && !fleetRequests.TryTake(1, fleetWindow))
                 {
-                    concurrency?.Dispose();
+                    ReleaseSlot(concurrency);
                     return null;
                 }
 
                 if (fleetTokens is not null && !fleetTokens.TryTake(tokens, fleetWindow))
                 {
                     fleetRequests?.Return(1, fleetWindow);
-                    concurrency?.Dispose();
+                    ReleaseSlot(concurrency);
                     return null;
                 }
 
@@ -192,13 +224,13 @@ internal sealed class EndpointLimits : IDisposable
                 {
                     fleetRequests?.Return(1, fleetWindow);
                     fleetTokens?.Return(tokens, fleetWindow);
-                    concurrency?.Dispose();
+                    ReleaseSlot(concurrency);
                     return null;
                 }
             }
             else if (_requests is { } requests && !IsAcquired(requests.AttemptAcquire(1)))
             {
-                concurrency?.Dispose();
+                ReleaseSlot(concurrency);
                 return null;
             }
 
@@ -214,12 +246,18 @@ internal sealed class EndpointLimits : IDisposable
     }
 
     /// <summary>Gets the requests left in the current minute; null without that limit.</summary>
+    /// <remarks>In fleet mode, no more than the fleet's quota leaves this instance, as far as it knows (<see cref="FleetQuota.Left"/>).</remarks>
     public int? RequestsLeft
     {
         get
         {
             Roll();
-            return Volatile.Read(ref _requests)?.GetStatistics()?.CurrentAvailablePermits is { } left ? (int)left : null;
+            if (Volatile.Read(ref _requests)?.GetStatistics()?.CurrentAvailablePermits is not { } left)
+            {
+                return null;
+            }
+
+            return Volatile.Read(ref _fleetRequests) is { } fleet ? (int)Math.Min(left, fleet.Left(FleetWindow())) : (int)left;
         }
     }
 
@@ -229,12 +267,31 @@ internal sealed class EndpointLimits : IDisposable
         get
         {
             Roll();
-            return _tokenLimit > 0 ? Math.Max(0, _tokenLimit - Volatile.Read(ref _tokensUsed)) : null;
+            if (_tokenLimit <= 0)
+            {
+                return null;
+            }
+
+            long left = Math.Max(0, _tokenLimit - Volatile.Read(ref _tokensUsed));
+            return Volatile.Read(ref _fleetTokens) is { } fleet ? Math.Min(left, fleet.Left(FleetWindow())) : left;
         }
     }
 
     /// <summary>Gets the free concurrency slots; null without that limit.</summary>
-    public int? ConcurrencyLeft => _concurrency?.GetStatistics()?.CurrentAvailablePermits is { } left ? (int)left : null;
+    /// <remarks>In fleet mode, the slots left under this instance's share of the limit.</remarks>
+    public int? ConcurrencyLeft
+    {
+        get
+        {
+            if (_concurrency?.GetStatistics()?.CurrentAvailablePermits is not { } left)
+            {
+                return null;
+            }
+
+            int cap = Volatile.Read(ref _fleetConcurrencyCap);
+            return cap > 0 ? (int)Math.Min(left, Math.Max(0, cap - Volatile.Read(ref _inFlight))) : (int)left;
+        }
+    }
 
     /// <summary>Gets when (a timestamp) the current minute ends.</summary>
     public long WindowEndsAt => Volatile.Read(ref _windowStart) + _window;
@@ -261,7 +318,7 @@ internal sealed class EndpointLimits : IDisposable
     /// <summary>Gives back a concurrency slot and corrects the token reservation to what was used, if still in the same minute (the fleet's quota as well).</summary>
     internal void Return(RateLimitLease? concurrency, long reserved, long used, long window, FleetQuota? fleetTokens, long fleetWindow)
     {
-        concurrency?.Dispose();
+        ReleaseSlot(concurrency);
         if (fleetTokens is not null && reserved > 0)
         {
             if (used < reserved)
@@ -326,6 +383,11 @@ internal sealed class EndpointLimits : IDisposable
             return _concurrencyReached;
         }
 
+        if (Volatile.Read(ref _fleetConcurrencyCap) is > 0 and int cap && Volatile.Read(ref _inFlight) >= cap && _concurrency is not null)
+        {
+            return _fleetConcurrencyReached;
+        }
+
         Volatile.Write(ref _roomVersion, version);
         return null;
     }
@@ -378,6 +440,9 @@ internal sealed class EndpointLimits : IDisposable
             tokens.Limit = _tokenLimit;
         }
 
+        int cap = _concurrencyShare > 0 && _concurrencyLimit > 0 ? Math.Max(1, (int)Math.Floor(_concurrencyLimit * _concurrencyShare)) : 0;
+        Volatile.Write(ref _fleetConcurrencyCap, cap);
+        _fleetConcurrencyReached = $"MaxConcurrency ({_concurrencyLimit}) reached: this instance's share of the fleet's limit is {cap}";
         _fleetRequestsReached = $"RequestsPerMinute ({_requestLimit}) reached by the fleet";
         _fleetTokensReached = $"TokensPerMinute ({_tokenLimit}) reached by the fleet";
     }
@@ -385,6 +450,16 @@ internal sealed class EndpointLimits : IDisposable
     private FixedWindowRateLimiter? NewRequestWindow() => _requestLimit > 0
         ? new FixedWindowRateLimiter(new() { PermitLimit = _requestLimit, Window = TimeSpan.FromMinutes(1), AutoReplenishment = false, QueueLimit = 0 })
         : null;
+
+    /// <summary>Gives back a slot taken from the concurrency limiter (and counted in <see cref="_inFlight"/>).</summary>
+    private void ReleaseSlot(RateLimitLease? concurrency)
+    {
+        if (concurrency is not null)
+        {
+            concurrency.Dispose();
+            _ = Interlocked.Decrement(ref _inFlight);
+        }
+    }
 
     private static bool IsAcquired(RateLimitLease lease)
     {

@@ -94,7 +94,13 @@ internal sealed class FleetMirror : IDisposable
             endpoint.Endpoint.Limits?.AttachFleet(endpoint.Requests, endpoint.Tokens);
         }
 
-        _leaser = new FleetQuotaLeaser(options.KeyPrefix, InstanceId, quotas, TimeSpan.FromSeconds(5));
+        _leaser = new FleetQuotaLeaser(options.KeyPrefix, InstanceId, quotas, TimeSpan.FromSeconds(5))
+        {
+            ConfiguredShare = options.FallbackShare,
+            SizeWanted = AnyConcurrencyLimit,
+            ShareChanged = ShareConcurrency,
+        };
+        ShareConcurrency(_leaser.Share);
         _budgets = new FleetBudgets(options.KeyPrefix, runtime, endpoints);
 
         FleetQuota? NewQuota(FleetEndpoint endpoint, string kind, long limit)
@@ -185,6 +191,7 @@ internal sealed class FleetMirror : IDisposable
             endpoint.Endpoint.Cooldown.Observer = null;
             endpoint.Endpoint.Health.FleetProbeDenied = false;
             endpoint.Endpoint.Limits?.AttachFleet(null, null);
+            endpoint.Endpoint.Limits?.SetFleetConcurrencyShare(null);
         }
 
         IConnectionMultiplexer? redis = _redis;
@@ -327,6 +334,29 @@ internal sealed class FleetMirror : IDisposable
         {
             Volatile.Write(ref _budgetsShared, 1);
             Interlocked.Increment(ref _budgetSyncs);
+        }
+    }
+
+    /// <summary>Whether any endpoint has a concurrency limit, which the fleet holds by shares sized from the fleet's heartbeats.</summary>
+    private bool AnyConcurrencyLimit()
+    {
+        foreach (FleetEndpoint endpoint in _endpoints)
+        {
+            if (endpoint.Endpoint.Limits is not null && endpoint.Endpoint.Options.MaxConcurrency is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Gives every endpoint's concurrency limit this instance's share of it.</summary>
+    private void ShareConcurrency(double share)
+    {
+        foreach (FleetEndpoint endpoint in _endpoints)
+        {
+            endpoint.Endpoint.Limits?.SetFleetConcurrencyShare(share);
         }
     }
 

@@ -19,6 +19,7 @@ internal sealed class FleetQuota
     private long _window = -1;
     private long _allowance;
     private long _leased;
+    private long _fleetUsed;
     private bool _exhausted;
     private int _wanted;
     private bool _active;
@@ -44,8 +45,15 @@ internal sealed class FleetQuota
         set => Volatile.Write(ref _limit, value);
     }
 
-    /// <summary>Gets how much one lease asks for: a twentieth of the limit, at least 1.</summary>
-    public long Block => Math.Max(1, Limit / 20);
+    /// <summary>Gets or sets the fleet's size at the last heartbeat (at least 1), which sizes the blocks.</summary>
+    public int FleetSize { get; set; } = 1;
+
+    /// <summary>
+    /// Gets how much one lease asks for: a twentieth of the limit, or a quarter of an even split when the fleet has more
+    /// than 5 instances (at least 1). What an instance leased and did not use is lost with the minute, so the blocks
+    /// shrink as the fleet grows: at most a quarter of the limit is ever stranded, never the whole of it.
+    /// </summary>
+    public long Block => Math.Max(1, Limit / Math.Max(20, 4L * Math.Max(1, FleetSize)));
 
     /// <summary>Gets or sets what to call when a request found the allowance short, so that the background loop leases at once.</summary>
     public Action? Starved { get; set; }
@@ -164,8 +172,28 @@ internal sealed class FleetQuota
         }
     }
 
+    /// <summary>
+    /// Gets what this instance may still admit this minute as far as it knows: its allowance, plus, while leasing, what
+    /// the fleet had not leased yet at the last lease. For snapshots; admission uses the allowance alone.
+    /// </summary>
+    public long Left(long window)
+    {
+        lock (_gate)
+        {
+            if (window != _window)
+            {
+                return Leasing ? Limit : (long)Math.Ceiling(Limit * FallbackShare);
+            }
+
+            return Math.Max(0, _allowance + (Leasing ? Math.Max(0, Limit - _fleetUsed) : 0));
+        }
+    }
+
     /// <summary>Adds what a lease granted for <paramref name="window"/>; a grant of 0 means the fleet's limit is reached for the minute.</summary>
-    public void Granted(long window, long granted)
+    /// <param name="window">The Unix minute leased for.</param>
+    /// <param name="granted">The units granted.</param>
+    /// <param name="fleetUsed">The fleet's total leased in that minute, this grant included; -1 when not known.</param>
+    public void Granted(long window, long granted, long fleetUsed = -1)
     {
         lock (_gate)
         {
@@ -176,6 +204,7 @@ internal sealed class FleetQuota
             }
 
             _wanted = 0;
+            _fleetUsed = Math.Max(_fleetUsed, fleetUsed);
             _allowance += granted;
             _leased += granted;
             _exhausted |= granted < Block;
@@ -191,6 +220,7 @@ internal sealed class FleetQuota
 
         _window = window;
         _leased = 0;
+        _fleetUsed = 0;
         _exhausted = false;
         _wanted = 0;
         _allowance = Leasing ? 0 : (long)Math.Ceiling(Limit * FallbackShare);

@@ -24,6 +24,15 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
     /// <summary>Gets or sets a share to use while disconnected instead of 1 / fleet size; null for the latter.</summary>
     public double? ConfiguredShare { get; set; }
 
+    /// <summary>Gets this instance's share of a fleet-wide limit it cannot ask the fleet about: the configured share, or 1 / fleet size.</summary>
+    public double Share => ConfiguredShare ?? (1.0 / FleetSize);
+
+    /// <summary>Gets or sets what says whether the fleet's size is needed even with no quota in use (an endpoint has a concurrency limit).</summary>
+    public Func<bool>? SizeWanted { get; set; }
+
+    /// <summary>Gets or sets what to call after a heartbeat changed the fleet's size, with the new <see cref="Share"/>.</summary>
+    public Action<double>? ShareChanged { get; set; }
+
     public IReadOnlyList<FleetQuota> Quotas => quotas;
 
     public static long Window(long unixMs) => unixMs / 60_000;
@@ -40,9 +49,9 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
             any |= quota.Active;
         }
 
-        if (!any)
+        if (!any && SizeWanted?.Invoke() != true)
         {
-            return 0; // no request has used a fleet limit yet: nothing to lease, no heartbeat
+            return 0; // no request has used a fleet limit yet and none is held by share: nothing to lease, no heartbeat
         }
 
         if (_lastHeartbeatUnixMs is not { } last || nowUnixMs - last >= heartbeatInterval.TotalMilliseconds)
@@ -53,14 +62,20 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
                 FleetScripts.Heartbeat,
                 [_root + "members"],
                 [nowUnixMs, instanceId, nowUnixMs - (long)MemberStaleAfter.TotalMilliseconds]).ConfigureAwait(false);
+            int previous = FleetSize;
             FleetSize = (int)Math.Max(1, size);
+            if (FleetSize != previous)
+            {
+                ShareChanged?.Invoke(Share);
+            }
         }
 
         long window = Window(nowUnixMs);
-        double share = ConfiguredShare ?? (1.0 / FleetSize);
+        double share = Share;
         foreach (FleetQuota quota in quotas)
         {
             quota.FallbackShare = share;
+            quota.FleetSize = FleetSize;
             quota.Leasing = true;
             if (quota.Active)
             {
@@ -74,8 +89,8 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
 
             trips++;
             string key = string.Create(CultureInfo.InvariantCulture, $"{_root}{quota.Kind}:{quota.Endpoint.ToLowerInvariant()}:{window}");
-            long granted = (long)await db.ScriptEvaluateAsync(FleetScripts.Lease, [key], [quota.Block, quota.Limit, 120_000]).ConfigureAwait(false);
-            quota.Granted(window, granted);
+            var reply = (RedisResult[])(await db.ScriptEvaluateAsync(FleetScripts.Lease, [key], [quota.Block, quota.Limit, 120_000]).ConfigureAwait(false))!;
+            quota.Granted(window, (long)reply[0], fleetUsed: (long)reply[1]);
         }
 
         return trips;
@@ -85,7 +100,7 @@ internal sealed class FleetQuotaLeaser(string prefix, string instanceId, IReadOn
     public void FallBack(long nowUnixMs)
     {
         long window = Window(nowUnixMs);
-        double share = ConfiguredShare ?? (1.0 / FleetSize);
+        double share = Share;
         foreach (FleetQuota quota in quotas)
         {
             quota.FallbackShare = share;

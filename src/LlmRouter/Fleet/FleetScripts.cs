@@ -89,10 +89,10 @@ internal static class FleetScripts
         local used = redis.call('INCRBY', KEYS[1], block)
         if used == block then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
         local over = used - tonumber(ARGV[2])
-        if over <= 0 then return block end
+        if over <= 0 then return {block, used} end
         if over > block then over = block end
         redis.call('DECRBY', KEYS[1], over)
-        return block - over
+        return {block - over, used - over}
         """;
 
     /// <summary>KEYS: members. ARGV: nowMs, instanceId, staleBeforeMs. Records this instance as alive; returns the fleet size.</summary>

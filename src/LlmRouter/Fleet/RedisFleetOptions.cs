@@ -72,4 +72,14 @@ public sealed class RedisFleetOptions
     /// instances (two intervals' at worst: one for them to push, one for this instance to read back).
     /// </remarks>
     public TimeSpan BudgetSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Gets or sets this instance's share of each fleet-wide limit when it cannot ask the fleet; <see langword="null"/> for one over the fleet's size.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>: the share is 1 / the number of instances seen alive at the last heartbeat (every
+    /// 5 s while any endpoint has a limit). Between 0 (exclusive) and 1. Used for the requests and tokens per minute
+    /// while Redis is unreachable, and always for <see cref="EndpointOptions.MaxConcurrency"/>, which is the fleet's:
+    /// each instance admits at most max(1, ⌊MaxConcurrency × share⌋) at once (a fleet-wide semaphore in Redis would
+    /// put a round trip on every request).
+    /// </remarks>
+    public double? FallbackShare { get; set; }
 }

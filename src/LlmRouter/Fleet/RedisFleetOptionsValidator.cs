@@ -43,6 +43,11 @@ internal sealed class RedisFleetOptionsValidator(IServiceProvider services) : IV
         Range(errors, nameof(options.FailureCountWindow), options.FailureCountWindow, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         Range(errors, nameof(options.BudgetSyncInterval), options.BudgetSyncInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
         Range(errors, nameof(options.StateGracePeriod), options.StateGracePeriod, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (options.FallbackShare is { } share && !(share > 0 && share <= 1))
+        {
+            errors.Add($"Fleet FallbackShare is {share}; it must be greater than 0 and at most 1 (or unset for one over the fleet's size).");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

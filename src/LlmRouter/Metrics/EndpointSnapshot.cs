@@ -91,6 +91,10 @@ public sealed class EndpointSnapshot
     public decimal TotalCost { get; internal init; }
 
     /// <summary>Gets the requests left in the current minute under <see cref="EndpointOptions.RequestsPerMinute"/>; null without that limit.</summary>
+    /// <remarks>
+    /// In fleet mode, no more than this instance may still admit as far as it knows: its leased allowance plus what the
+    /// fleet had not leased at its last lease (connected), or what is left of its share (Redis unreachable).
+    /// </remarks>
     public int? RequestsLeftThisMinute { get; private set; }
 
     /// <summary>Gets the tokens left (after reservations) in the current minute under <see cref="EndpointOptions.TokensPerMinute"/>; null without that limit.</summary>

@@ -90,6 +90,57 @@ public sealed class LimitChecksTests
         Assert.Null(limits.AtLimit(0));
     }
 
+    [Fact]
+    public void Snapshot_FleetQuota_LeftIsWhatThisInstanceMayStillAdmit_NotItsLocalLimiter()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { RequestsPerMinute = 60 });
+        var requests = new FleetQuota("e", "rpm", 60) { FleetSize = 3 };
+        limits.AttachFleet(requests, null);
+        long window = _time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000;
+
+        // Disconnected: a third of the limit.
+        requests.FallbackShare = 1.0 / 3;
+        requests.FallBack(window);
+        Assert.Equal(20, limits.RequestsLeft);
+        Assert.NotNull(limits.TryAcquire(0));
+        Assert.Equal(19, limits.RequestsLeft);
+
+        // Connected, next minute: a block of 3 granted, the fleet has leased 57 of 60 in all.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        requests.Leasing = true;
+        requests.Granted(window + 1, 3, fleetUsed: 57);
+        Assert.Equal(6, limits.RequestsLeft); // its 3, and the 3 nobody leased yet
+        Assert.NotNull(limits.TryAcquire(0));
+        Assert.Equal(5, limits.RequestsLeft);
+
+        // The fleet's limit reached: only what it holds.
+        requests.Granted(window + 1, 0, fleetUsed: 60);
+        Assert.Equal(2, limits.RequestsLeft);
+    }
+
+    [Fact]
+    public void FleetConcurrencyShare_HoldsAtMostItsShare_AndNeverTakesASlotBack()
+    {
+        using EndpointLimits limits = Create(new EndpointOptions { MaxConcurrency = 10 });
+        limits.SetFleetConcurrencyShare(0.25); // ⌊2.5⌋
+        Assert.Equal(2, limits.ConcurrencyLeft);
+        LimitLease a = limits.TryAcquire(0)!;
+        LimitLease b = limits.TryAcquire(0)!;
+        Assert.Null(limits.TryAcquire(0));
+        Assert.Equal("MaxConcurrency (10) reached: this instance's share of the fleet's limit is 2", limits.AtLimit(0));
+
+        limits.SetFleetConcurrencyShare(0.01); // at least 1: the two running stay, nothing new starts
+        Assert.Equal(0, limits.ConcurrencyLeft);
+        a.Return(null);
+        Assert.Null(limits.TryAcquire(0));
+        b.Return(null);
+        Assert.Equal(1, limits.ConcurrencyLeft);
+        Assert.NotNull(limits.TryAcquire(0));
+
+        limits.SetFleetConcurrencyShare(null); // fleet mode off: the whole limit, minus the one running
+        Assert.Equal(9, limits.ConcurrencyLeft);
+    }
+
     private EndpointLimits Create(EndpointOptions options)
     {
         var limits = new EndpointLimits(_time);

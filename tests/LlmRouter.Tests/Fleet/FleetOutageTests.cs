@@ -191,6 +191,27 @@ public sealed class FleetOutageTests(RedisServer redis) : IClassFixture<RedisSer
         Assert.Contains("ConnectionString", e.Message, StringComparison.Ordinal); // none set, and no IConnectionMultiplexer registered
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-0.5)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void Options_FallbackShareOutOfRange_FailsAtStartUpNamingIt(double share)
+    {
+        var services = new ServiceCollection();
+        _ = services.AddLlmRouter(r => r
+            .AddEndpoint("primary", new FleetProvider("primary"))
+            .AddRedisFleet(o =>
+            {
+                o.KeyPrefix = "app";
+                o.ConnectionString = "127.0.0.1:1";
+                o.FallbackShare = share;
+            }));
+        using ServiceProvider provider = services.BuildServiceProvider();
+        OptionsValidationException e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<RouterChatClient>());
+        Assert.Contains("Fleet FallbackShare", e.Message, StringComparison.Ordinal);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

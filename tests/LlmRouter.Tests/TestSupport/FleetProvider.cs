@@ -7,6 +7,7 @@ namespace LlmRouter.Tests.TestSupport;
 public sealed class FleetProvider(string name) : IChatClient
 {
     private int _calls;
+    private int _inFlight;
     private volatile int _mode;
 
     public string Name { get; } = name;
@@ -23,14 +24,42 @@ public sealed class FleetProvider(string name) : IChatClient
         set => _mode = value == 200 ? 0 : value;
     }
 
+    /// <summary>Gets or sets a task every call waits for before it answers; <see langword="null"/> to answer at once.</summary>
+    public Task? Hold { get; set; }
+
+    /// <summary>Gets the calls running now (waiting on <see cref="Hold"/>).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         _ = Interlocked.Increment(ref _calls);
         int status = Status;
+        if (Hold is { } hold)
+        {
+            return HeldAsync(hold, status, cancellationToken);
+        }
+
         return status == 200
-            ? Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, Name)) { FinishReason = ChatFinishReason.Stop, Usage = Usage })
+            ? Task.FromResult(Answer())
             : Task.FromException<ChatResponse>(RouterFactory.Http(status));
     }
+
+    private async Task<ChatResponse> HeldAsync(Task hold, int status, CancellationToken cancellationToken)
+    {
+        _ = Interlocked.Increment(ref _inFlight);
+        try
+        {
+            await hold.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            _ = Interlocked.Decrement(ref _inFlight);
+        }
+
+        return status == 200 ? Answer() : throw RouterFactory.Http(status);
+    }
+
+    private ChatResponse Answer() => new(new ChatMessage(ChatRole.Assistant, Name)) { FinishReason = ChatFinishReason.Stop, Usage = Usage };
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -105,7 +105,7 @@ public sealed class RedisServer : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmRouter.Tests.TestSupport;
@@ -13,6 +14,7 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
     private readonly HashSet<TrackedTimer> _armed = [];
     private readonly List<(DateTimeOffset CreatedAt, TimeSpan DueTime)> _created = [];
     private TaskCompletionSource _armedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _firing;
 
     public SteppingFakeTimeProvider()
         : base(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero))
@@ -52,6 +54,53 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
         }
     }
 
+    /// <summary>
+    /// Gets a value indicating whether every timer due by now has fired and its callback (with whatever runs inline
+    /// after it) has returned. <see cref="FakeTimeProvider.Advance"/> fires due timers on the calling thread unless
+    /// another thread is already firing timers (a timer armed elsewhere at that moment): then it returns at once and
+    /// that thread fires them a moment later. Stepping on before that would skip over the event.
+    /// </summary>
+    public bool Settled
+    {
+        get
+        {
+            if (Volatile.Read(ref _firing) != 0)
+            {
+                return false;
+            }
+
+            DateTimeOffset now = GetUtcNow();
+            lock (_gate)
+            {
+                foreach (TrackedTimer timer in _armed)
+                {
+                    if (timer.Deadline <= now)
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return Volatile.Read(ref _firing) == 0;
+        }
+    }
+
+    /// <summary>Waits (real time, up to <paramref name="guard"/>) until <see cref="Settled"/>.</summary>
+    public async Task SettleAsync(TimeSpan guard)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (!Settled)
+        {
+            if (Stopwatch.GetElapsedTime(start) > guard)
+            {
+                throw new TimeoutException($"Timers due by {GetUtcNow():O} did not finish firing within {guard}.");
+            }
+
+            Advance(TimeSpan.Zero); // fires what is due if no other thread is firing
+            await Task.Delay(1);
+        }
+    }
+
     /// <summary>Advances the clock exactly to the next armed timer's deadline (firing it); <see langword="false"/> when none is armed.</summary>
     public bool AdvanceToNextTimer()
     {
@@ -75,6 +124,12 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
         TimeSpan limit = guard ?? TimeSpan.FromSeconds(10);
         while (!until.IsCompleted && stop?.Invoke() != true)
         {
+            await SettleAsync(limit);
+            if (until.IsCompleted || stop?.Invoke() == true)
+            {
+                break;
+            }
+
             Task armed;
             lock (_gate)
             {
@@ -145,8 +200,17 @@ public sealed class SteppingFakeTimeProvider : FakeTimeProvider
 
         public void Fire()
         {
-            owner.Arm(this, _period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero ? null : owner.GetUtcNow() + _period);
-            callback(state);
+            // Counted as firing before it leaves the armed set: Settled never sees the gap.
+            _ = Interlocked.Increment(ref owner._firing);
+            try
+            {
+                owner.Arm(this, _period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero ? null : owner.GetUtcNow() + _period);
+                callback(state);
+            }
+            finally
+            {
+                _ = Interlocked.Decrement(ref owner._firing);
+            }
         }
 
         public void Dispose()

@@ -59,6 +59,18 @@ public sealed class HealthOptions
     /// </remarks>
     public bool ProbeEarlyWhenAllOpen { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether a request whose attempts all failed, leaving every candidate open, waits for the first recovery and tries once more.</summary>
+    /// <remarks>
+    /// Default <see langword="false"/>: the request throws <see cref="AllEndpointsFailedException"/> as soon as its plan
+    /// is spent. When <see langword="true"/>, and its failures (or others') left every candidate open or half-open, it
+    /// waits as a request arriving at that moment would, for a break to end or another request's probe to succeed,
+    /// within <see cref="AllOpenMaxWait"/> of its first attempt, then makes one more attempt, paid from the retry budget
+    /// (<see cref="RetryOptions.BudgetRatio"/>); it never probes early. Without a recovery in time it throws as before,
+    /// having waited. A request that arrives a moment before every provider goes down then fares as one arriving a
+    /// moment after; the price is a slower failure when they stay down.
+    /// </remarks>
+    public bool WaitForRecoveryAfterFailures { get; set; }
+
     /// <summary>Gets or sets how long an endpoint stays open after an authentication or configuration failure (401, 403, 404).</summary>
     /// <remarks>Default 5 minutes: such an endpoint stays broken until someone fixes its key or model name. Between 0 and 1 day.</remarks>
     public TimeSpan AuthFailureCooldown { get; set; } = TimeSpan.FromMinutes(5);

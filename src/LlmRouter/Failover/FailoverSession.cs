@@ -38,6 +38,10 @@ internal sealed class FailoverSession
     private bool _returning;
     private bool _remembersConversation;
     private bool _probesEarly;
+    private bool _awaitedRecovery;
+
+    /// <summary>Until when (a timestamp) a request whose attempts all failed may wait for an endpoint to recover.</summary>
+    private readonly long _recoveryDeadline;
 
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
@@ -69,6 +73,7 @@ internal sealed class FailoverSession
         }
 
         Enqueue(request);
+        _recoveryDeadline = selector.AllOpenDeadline();
         runtime.RetryBudget.OnRequest();
     }
 
@@ -125,6 +130,26 @@ internal sealed class FailoverSession
                 RoutedRequest request = await _selector.SelectAsync(_messages, _options, _streaming, _cancellationToken).ConfigureAwait(false);
                 _decision = request.Decision;
                 Enqueue(request);
+            }
+
+            if (QueueCount == 0 && Attempts.Count > 0 && !_awaitedRecovery && _started < _runtime.Options.Retry.MaxAttempts &&
+                _runtime.Options.Health.WaitForRecoveryAfterFailures)
+            {
+                // Every attempt failed and the plan is spent. When that left every candidate open (all down at once), wait
+                // for the first to recover, as a request arriving now would, within Health:AllOpenMaxWait of the first
+                // attempt; the attempt after the wait is an extra one, paid from the retry budget. Once per request.
+                _awaitedRecovery = true;
+                if (await _selector.AwaitRecoveryAsync(_messages, _options, _streaming, _recoveryDeadline, _cancellationToken).ConfigureAwait(false) is { } recovered)
+                {
+                    if (!_runtime.RetryBudget.TryWithdraw())
+                    {
+                        BudgetExhausted = true;
+                        return null;
+                    }
+
+                    _decision = recovered.Decision;
+                    Enqueue(recovered);
+                }
             }
 
             if (QueueCount == 0 || _started >= _runtime.Options.Retry.MaxAttempts)

@@ -15,6 +15,7 @@ internal sealed class EndpointHealth
     private int _probeInFlight;
     private int _fleetProbeDenied;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public HealthStatus Status => Volatile.Read(ref _status);
 
@@ -48,6 +49,12 @@ internal sealed class EndpointHealth
 
     /// <summary>Gets a task that completes at the next transition or probe release; for requests waiting on an all-open group.</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;
+
+    /// <summary>
+    /// Gets a task that completes when the endpoint closes again after being open (a probe succeeded, here or in the
+    /// fleet): not at every failure or probe release, so that many waiting requests are not woken by each of them.
+    /// </summary>
+    public Task Recovered => Volatile.Read(ref _recovered).Task;
 
     /// <summary>The state as callers see it at <paramref name="now"/>: an open endpoint past its break is half-open.</summary>
     public HealthState StateAt(long now)
@@ -362,8 +369,13 @@ internal sealed class EndpointHealth
 
     private HealthState Publish(HealthStatus status)
     {
-        Volatile.Write(ref _status, status);
+        HealthStatus previous = Interlocked.Exchange(ref _status, status);
         Signal();
+        if (previous.State == HealthState.Open && status.State != HealthState.Open)
+        {
+            Interlocked.Exchange(ref _recovered, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+
         return status.State;
     }
 

@@ -58,6 +58,43 @@ internal sealed class CandidateSelector
             : WaitForRecoveryAsync(constrained, messages, forwarded, streaming, hints, cancellationToken);
     }
 
+    /// <summary>
+    /// After every attempt of a request failed: when every candidate is now open or half-open (the failures opened them,
+    /// or they were already), waits until one may be tried again, as a new request would, up to
+    /// <paramref name="deadline"/>, and plans it; <see langword="null"/> when a candidate is still closed (the failures
+    /// stand: nothing is waiting to recover) or none recovered in time. Never probes early: the request just saw the
+    /// endpoints fail.
+    /// </summary>
+    /// <param name="messages">The request's messages.</param>
+    /// <param name="options">The caller's options.</param>
+    /// <param name="streaming">Whether the request streams.</param>
+    /// <param name="deadline">Until when (a timestamp) to wait.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    public async ValueTask<RoutedRequest?> AwaitRecoveryAsync(IList<ChatMessage> messages, ChatOptions? options, bool streaming, long deadline, CancellationToken cancellationToken)
+    {
+        ChatOptions? forwarded = _groups.Forwarded(options, out string? group);
+        RoutingHints? hints = options?.AdditionalProperties is null ? null : options.GetRoutingHints();
+        ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
+        long now = _runtime.TimeProvider.GetTimestamp();
+        if (constrained.Candidates.Length == 0 || now >= deadline)
+        {
+            return null;
+        }
+
+        foreach (RouterEndpoint endpoint in constrained.Candidates)
+        {
+            if (endpoint.Health.StateAt(now) is not (HealthState.Open or HealthState.HalfOpen))
+            {
+                return null;
+            }
+        }
+
+        return await WaitUntilRecoveredAsync(constrained, messages, forwarded, streaming, hints, deadline, afterFailures: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>When a wait for a recovery that starts now ends: <see cref="HealthOptions.AllOpenMaxWait"/> from now.</summary>
+    public long AllOpenDeadline() => _runtime.TimeProvider.GetTimestamp() + ToTicks(_runtime.Options.Health.AllOpenMaxWait);
+
     /// <summary>Every candidate left is at a rate or concurrency limit: waits for a minute to roll over or a slot to free, up to the limit wait.</summary>
     private async ValueTask<RoutedRequest> WaitForLimitsAsync(
         IList<ChatMessage> messages, ChatOptions? options, RoutingHints? hints, string? group, bool streaming, CancellationToken cancellationToken)
@@ -112,18 +149,35 @@ internal sealed class CandidateSelector
         }
     }
 
+    /// <summary>Every candidate is open: waits for one to recover, up to <see cref="HealthOptions.AllOpenMaxWait"/>, and plans it.</summary>
+    /// <exception cref="NoEndpointAvailableException">None recovered in time.</exception>
     private async ValueTask<RoutedRequest> WaitForRecoveryAsync(
-        ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints, CancellationToken cancellationToken)
+        ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints, CancellationToken cancellationToken) =>
+        await WaitUntilRecoveredAsync(constrained, messages, forwarded, streaming, hints, AllOpenDeadline(), afterFailures: false, cancellationToken).ConfigureAwait(false)
+        ?? throw new InvalidOperationException("A wait for a recovery ended without a plan."); // unreachable: it throws at its deadline
+
+    /// <summary>
+    /// Waits for a candidate to recover, up to <paramref name="deadline"/>, then throws (a new request) or returns
+    /// <see langword="null"/> (<paramref name="afterFailures"/>: the request's own failures are its outcome).
+    /// </summary>
+    private async ValueTask<RoutedRequest?> WaitUntilRecoveredAsync(
+        ConstrainedCandidates constrained,
+        IList<ChatMessage> messages,
+        ChatOptions? forwarded,
+        bool streaming,
+        RoutingHints? hints,
+        long deadline,
+        bool afterFailures,
+        CancellationToken cancellationToken)
     {
         RouterEndpoint[] candidates = constrained.Candidates;
         TimeProvider time = _runtime.TimeProvider;
-        long deadline = time.GetTimestamp() + ToTicks(_runtime.Options.Health.AllOpenMaxWait);
         while (true)
         {
             long now = time.GetTimestamp();
             if (now >= deadline)
             {
-                throw AllOpen(candidates, constrained.Exclusions, now);
+                return afterFailures ? null : throw AllOpen(candidates, constrained.Exclusions, now);
             }
 
             // Wake at the earliest break's end, or when any candidate's health changes (a probe's outcome). The
@@ -132,7 +186,9 @@ internal sealed class CandidateSelector
             var changes = new List<Task>(candidates.Length + 1);
             foreach (RouterEndpoint endpoint in candidates)
             {
-                changes.Add(endpoint.Health.Changed);
+                // After failures, only a recovery (or a break's end, below) can make a plan: a request that waits then
+                // is not woken by every failure and probe release of the endpoints it waits on.
+                changes.Add(afterFailures ? endpoint.Health.Recovered : endpoint.Health.Changed);
                 HealthStatus status = endpoint.Health.Status;
                 if (status.State == HealthState.Open && status.OpenUntil > now)
                 {
@@ -140,7 +196,7 @@ internal sealed class CandidateSelector
                 }
             }
 
-            RoutedRequest request = Plan(constrained, messages, forwarded, streaming, hints);
+            RoutedRequest request = Plan(constrained, messages, forwarded, streaming, hints, probeEarly: !afterFailures);
             if (request.Candidates.Length > 0)
             {
                 return request;
@@ -162,7 +218,7 @@ internal sealed class CandidateSelector
         }
     }
 
-    private RoutedRequest Plan(in ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints)
+    private RoutedRequest Plan(in ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints, bool probeEarly = true)
     {
         RouterEndpoint[] candidates = constrained.Candidates;
         int count = candidates.Length;
@@ -197,7 +253,7 @@ internal sealed class CandidateSelector
         // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
         RouterEndpoint[] plan = constrained.NoFallbacks && decision.Plan.Length > 1 ? [decision.Plan[0]] : decision.Plan;
         bool early = false;
-        if (plan.Length == 0 && _runtime.Options.Health.ProbeEarlyWhenAllOpen && EarlyProbes(candidates) is { Length: > 0 } probes)
+        if (plan.Length == 0 && probeEarly && _runtime.Options.Health.ProbeEarlyWhenAllOpen && EarlyProbes(candidates) is { Length: > 0 } probes)
         {
             // Soonest to recover first; a failed probe fails over to the next like any attempt, paid from the retry budget.
             plan = constrained.NoFallbacks ? [probes[0]] : probes;

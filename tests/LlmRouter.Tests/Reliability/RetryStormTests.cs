@@ -30,6 +30,8 @@ public sealed class RetryStormTests
     [InlineData("503 with breakers held closed")] // "closed" for 1,000 failures: past them, every endpoint opens
     [InlineData("500 with breakers, probing early when all are open")]
     [InlineData("503 for 10 minutes, 100/s, probing early when all are open")]
+    [InlineData("500 with breakers, waiting for recovery after failures")]
+    [InlineData("503 for 10 minutes, 100/s, probing early and waiting for recovery after failures")]
     public Task Storm_EveryEndpointFailingTenVirtualMinutes_WaitingForRecovery_Completes_AttemptsAtMostOnePointTwoTimesRequests(string storm) => StormAsync(storm);
 
     private static async Task StormAsync(string storm)
@@ -49,6 +51,7 @@ public sealed class RetryStormTests
                     o.Health.AllOpenMaxWait = TimeSpan.Zero;
                 }
                 o.Health.ProbeEarlyWhenAllOpen = storm.Contains("probing early", StringComparison.Ordinal);
+                o.Health.WaitForRecoveryAfterFailures = storm.Contains("waiting for recovery after failures", StringComparison.Ordinal);
                 if (breakersClosed)
                 {
                     o.Health.FailureThreshold = 1000;

@@ -56,6 +56,7 @@ public sealed class SoakTests
                     o.Health.BreakDuration = TimeSpan.FromSeconds(10);
                     o.Health.MaxBreakDuration = TimeSpan.FromSeconds(60);
                     o.Health.ProbeEarlyWhenAllOpen = true; // with the default (wait up to 5 s, then fail) the full soak measured 92.8%
+                    o.Health.WaitForRecoveryAfterFailures = true;
 
                 },
                 null,

@@ -27,7 +27,7 @@ internal static class FleetDemo
         var scenario = FleetScenario.For(options.Fleet!.Value, options.Seed);
         using LoopbackRedis? started = redis is null ? LoopbackRedis.Start() : null;
         string connection = redis ?? started!.ConnectionString;
-        string described = started is null ? "Redis given" : $"redis-server started on 127.0.0.1:{started.Port}";
+        string described = started is null ? "the Redis server of --redis or " + RedisVariable : $"redis-server started on 127.0.0.1:{started.Port}";
         var clock = Stopwatch.StartNew();
         output.WriteLine($"Fleet comparison: {scenario.Instances} instances, {scenario.Duration.TotalSeconds:0} s per mode; {described}.");
 

@@ -15,7 +15,7 @@ internal static class FleetReport
             Row("success", results, static r => P(r.SuccessRate, "0.00")),
             Row("calls wasted on alpha per outage ¹", results, static r => F(r.WastedPerOutage)),
             Row("probes per recovery ²", results, static r => F(r.ProbesPerRecovery)),
-            Row($"bravo: busiest wall-clock minute ³", results, static r => N(r.BusiestMinute)),
+            Row("bravo: busiest wall-clock minute ³", results, static r => N(r.BusiestMinute)),
             Row($"bravo: overshoot of its {N(scenario.RequestsPerMinute)}/min limit", results, r => $"{N(r.Overshoot)} ({P(r.Overshoot / (double)scenario.RequestsPerMinute, "0")})"),
             Row("calls alpha / bravo / charlie", results, static r => string.Join(" / ", r.Calls.Select(static c => N(c.Length)))),
         ];

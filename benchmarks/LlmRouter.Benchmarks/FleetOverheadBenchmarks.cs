@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
+using LlmRouter.Simulation;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,7 +20,7 @@ public class FleetOverheadBenchmarks
     private readonly List<ChatMessage> _messages = [new(ChatRole.User, "hello")];
     private ServiceProvider _services = null!;
     private RouterChatClient _router = null!;
-    private Process? _redis;
+    private LoopbackRedis? _redis;
     private long _commandsAtStart;
 
     /// <summary>Gets or sets a value indicating whether fleet mode is on.</summary>
@@ -35,11 +36,11 @@ public class FleetOverheadBenchmarks
             .AddEndpoint("e1", new InstantChatClient(1)));
         if (Fleet)
         {
-            (_redis, int port) = LoopbackRedis.Start();
+            _redis = LoopbackRedis.Start();
             _ = builder.AddRedisFleet(o =>
             {
                 o.KeyPrefix = "bench";
-                o.ConnectionString = $"127.0.0.1:{port}";
+                o.ConnectionString = _redis.ConnectionString;
             });
         }
 
@@ -67,12 +68,6 @@ public class FleetOverheadBenchmarks
         }
 
         _services.Dispose();
-        if (_redis is { HasExited: false } redis)
-        {
-            redis.Kill();
-            redis.WaitForExit(5000);
-        }
-
         _redis?.Dispose();
     }
 

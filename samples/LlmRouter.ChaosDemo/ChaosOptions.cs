@@ -18,6 +18,12 @@ internal sealed record ChaosOptions
 
     public string ChartPath { get; init; } = "chaos-demo.svg";
 
+    /// <summary>Gets the number of router instances of the fleet comparison (2 to 16), or <see langword="null"/> for the simulated month.</summary>
+    public int? Fleet { get; init; }
+
+    /// <summary>Gets the Redis configuration string of the fleet comparison; <see langword="null"/>: LLMROUTER_REDIS, else a redis-server started for the run.</summary>
+    public string? Redis { get; init; }
+
     public const string Usage = """
         Usage: dotnet run -c Release --project samples/LlmRouter.ChaosDemo -- [options]
 
@@ -28,6 +34,11 @@ internal sealed record ChaosOptions
                             cost: multi-turn conversations, prompt caches, a budget; cost per 1,000 requests
           --streaming       stream every response (time to first token, stalls, mid-stream drops)
           --out PATH        where to write the SVG chart (default ./chaos-demo.svg)
+          --fleet N         instead: N router instances (2 to 16) over shared providers, on real time, run without
+                            and with shared state (Redis fleet mode): calls wasted on a dead provider, probes,
+                            rate-limit overshoot; about 25 s per mode (--seed applies, the options above do not)
+          --redis CONFIG    with --fleet: the Redis server to use (StackExchange.Redis configuration string;
+                            default: $LLMROUTER_REDIS, else a redis-server started on a free loopback port)
           --help            this text
         """;
 
@@ -46,8 +57,15 @@ internal sealed record ChaosOptions
                 "--scenario" => options with { Scenario = ParseScenario(Value(args, ref i), nameof(args)) },
                 "--streaming" => options with { Streaming = true },
                 "--out" => options with { ChartPath = Value(args, ref i) },
+                "--fleet" => options with { Fleet = (int)Number(args, ref i, 2, 16, integer: true) },
+                "--redis" => options with { Redis = Value(args, ref i) },
                 _ => throw new ArgumentException($"Unknown argument '{name}'.", nameof(args)),
             };
+        }
+
+        if (options.Redis is not null && options.Fleet is null)
+        {
+            throw new ArgumentException("--redis is used only with --fleet N.", nameof(args));
         }
 
         return options;

@@ -19,6 +19,31 @@ catch (ArgumentException error)
     return 2;
 }
 
+if (options.Fleet is not null)
+{
+    // Real time, with Redis: Ctrl+C stops the run, and the redis-server the demo started is killed on the way out.
+    using var stop = new CancellationTokenSource();
+    ConsoleCancelEventHandler onCancel = (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    Console.CancelKeyPress += onCancel;
+    try
+    {
+        return await FleetDemo.RunAsync(options, Console.Out, Console.Error, stop.Token);
+    }
+    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+    {
+        Console.Error.WriteLine("Cancelled.");
+        return 130;
+    }
+    finally
+    {
+        Console.CancelKeyPress -= onCancel;
+    }
+}
+
 if (options.Scenario == Scenario.Cost)
 {
     CostReport.Run(options, Console.Out, !Console.IsOutputRedirected);

@@ -150,14 +150,7 @@ internal sealed class SimulatedProvider : IChatClient
         }
     }
 
-    private TimeSpan Draw(double medianMs)
-    {
-        // Log-normal: exp(mu + sigma * z), with the median at exp(mu).
-        double u1 = 1.0 - _random.NextDouble();
-        double u2 = _random.NextDouble();
-        double z = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
-        return TimeSpan.FromMilliseconds(Math.Min(medianMs * Math.Exp(_profile.Sigma * z), 120_000));
-    }
+    private TimeSpan Draw(double medianMs) => TimeSpan.FromMilliseconds(Math.Min(LogNormal.Sample(_random, medianMs, _profile.Sigma), 120_000));
 
     private static (int Input, int Output) Tokens(IEnumerable<ChatMessage> messages)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using LlmRouter.Simulation;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -55,132 +56,119 @@ internal static class FleetScaleRun
 
     private static async Task<Row> RunOnceAsync(int n)
     {
-        (Process redis, int port) = LoopbackRedis.Start();
-        try
+        using LoopbackRedis redis = LoopbackRedis.Start();
+        string endpoint = redis.ConnectionString;
+        using ConnectionMultiplexer admin = await ConnectAdminAsync(endpoint);
+        IServer server = admin.GetServer(admin.GetEndPoints()[0]);
+        var e0 = new ScaleEndpoint("e0");
+        var e1 = new ScaleEndpoint("e1");
+        var e2 = new ScaleEndpoint("e2");
+        var providers = new List<ServiceProvider>();
+        var routers = new List<RouterChatClient>();
+        for (int i = 0; i < n; i++)
         {
-            string endpoint = $"127.0.0.1:{port}";
-            using ConnectionMultiplexer admin = await ConnectAdminAsync(endpoint);
-            IServer server = admin.GetServer(admin.GetEndPoints()[0]);
-            var e0 = new ScaleEndpoint("e0");
-            var e1 = new ScaleEndpoint("e1");
-            var e2 = new ScaleEndpoint("e2");
-            var providers = new List<ServiceProvider>();
-            var routers = new List<RouterChatClient>();
-            for (int i = 0; i < n; i++)
-            {
-                var services = new ServiceCollection();
-                LlmRouterBuilder builder = services.AddLlmRouter(r => r
-                    .AddEndpoint("e0", e0, e => e.OutputCostPerMillionTokens = 10)
-                    .AddEndpoint("e1", e1, e =>
-                    {
-                        e.OutputCostPerMillionTokens = 10;
-                        e.RequestsPerMinute = 6_000;
-                    })
-                    .AddEndpoint("e2", e2, e => e.OutputCostPerMillionTokens = 10)
-                    .Configure(o =>
-                    {
-                        o.Strategy = RoutingStrategy.Ordered;
-                        o.Health.FailureThreshold = 3;
-                        o.Health.BreakDuration = TimeSpan.FromSeconds(1);
-                        o.Health.BreakJitter = 0;
-                        o.Health.SlowStartDuration = TimeSpan.Zero;
-                        o.Retry.MaxRetriesPerEndpoint = 0;
-                        o.Constraints.Tenants[Tenant] = new TenantOptions { Budget = new BudgetOptions { PerDay = 1_000_000 } };
-                    }));
-                _ = builder.AddRedisFleet(o =>
+            var services = new ServiceCollection();
+            LlmRouterBuilder builder = services.AddLlmRouter(r => r
+                .AddEndpoint("e0", e0, e => e.OutputCostPerMillionTokens = 10)
+                .AddEndpoint("e1", e1, e =>
                 {
-                    o.KeyPrefix = "scale";
-                    o.ConnectionString = endpoint;
-                });
-                ServiceProvider provider = services.BuildServiceProvider();
-                providers.Add(provider);
-                routers.Add(provider.GetRequiredService<RouterChatClient>());
-            }
-
-            var wait = Stopwatch.StartNew();
-            while (routers.Any(r => r.GetFleetStatus()!.State != FleetConnectionState.Connected) && wait.Elapsed < TimeSpan.FromSeconds(15))
-            {
-                await Task.Delay(10);
-            }
-
-            await Task.Delay(500); // start-up reads and first leases done: the window measures the steady workload
-
-            Snapshot before = await SnapshotAsync(server);
-            long[] sentBefore = routers.Select(r => r.Fleet!.CommandsSent).ToArray();
-            var clock = Stopwatch.StartNew();
-            e0.FailWhen = () => clock.Elapsed >= FailFrom && clock.Elapsed < FailUntil;
-            int failed = 0;
-            int openings = 0;
-            Task[] loops = routers.Select((router, index) => Task.Run(async () =>
-            {
-                var options = new ChatOptions().WithRouting(r => r.Tenant = Tenant);
-                List<ChatMessage> messages = [new(ChatRole.User, "hello")];
-                double interval = Duration.TotalMilliseconds / RequestsPerInstance;
-                bool wasOpen = false;
-                for (int k = 0; k < RequestsPerInstance; k++)
+                    e.OutputCostPerMillionTokens = 10;
+                    e.RequestsPerMinute = 6_000;
+                })
+                .AddEndpoint("e2", e2, e => e.OutputCostPerMillionTokens = 10)
+                .Configure(o =>
                 {
-                    double due = (k * interval) + (index * interval / n);
-                    double ahead = due - clock.Elapsed.TotalMilliseconds;
-                    if (ahead > 1)
-                    {
-                        await Task.Delay(TimeSpan.FromMilliseconds(ahead));
-                    }
-
-                    try
-                    {
-                        _ = await router.GetResponseAsync(messages, options);
-                    }
-                    catch (Exception)
-                    {
-                        _ = Interlocked.Increment(ref failed);
-                    }
-
-                    bool open = router.GetSnapshot()[0].Health == HealthState.Open;
-                    if (open && !wasOpen)
-                    {
-                        _ = Interlocked.Increment(ref openings);
-                    }
-
-                    wasOpen = open;
-                }
-            })).ToArray();
-            await Task.WhenAll(loops);
-            double seconds = clock.Elapsed.TotalSeconds;
-            long roundTrips = routers.Select((r, i) => r.Fleet!.CommandsSent - sentBefore[i]).Sum();
-            Snapshot after = await SnapshotAsync(server);
-            long subscribers = (long)(await server.Multiplexer.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", "scale:llmrouter:events"))[1];
-
-            var byCommand = new Dictionary<string, long>();
-            foreach ((string name, long calls) in after.Calls)
+                    o.Strategy = RoutingStrategy.Ordered;
+                    o.Health.FailureThreshold = 3;
+                    o.Health.BreakDuration = TimeSpan.FromSeconds(1);
+                    o.Health.BreakJitter = 0;
+                    o.Health.SlowStartDuration = TimeSpan.Zero;
+                    o.Retry.MaxRetriesPerEndpoint = 0;
+                    o.Constraints.Tenants[Tenant] = new TenantOptions { Budget = new BudgetOptions { PerDay = 1_000_000 } };
+                }));
+            _ = builder.AddRedisFleet(o =>
             {
-                long delta = calls - before.Calls.GetValueOrDefault(name);
-                if (delta > 0 && !Own.Contains(name))
-                {
-                    byCommand[name] = delta;
-                }
-            }
-
-            long publishes = byCommand.GetValueOrDefault("publish");
-            var row = new Row(n, n * RequestsPerInstance, byCommand.Values.Sum(), roundTrips, seconds, publishes, publishes * subscribers,
-                after.Keys, after.UsedMemory, after.UsedMemory - before.UsedMemory, byCommand, [e0.Served, e1.Served, e2.Served], failed, openings);
-            foreach (ServiceProvider provider in providers)
-            {
-                await provider.DisposeAsync();
-            }
-
-            Console.WriteLine($"// {n} instance(s) done: {row.Commands} commands, {subscribers} subscribers");
-            return row;
+                o.KeyPrefix = "scale";
+                o.ConnectionString = endpoint;
+            });
+            ServiceProvider provider = services.BuildServiceProvider();
+            providers.Add(provider);
+            routers.Add(provider.GetRequiredService<RouterChatClient>());
         }
-        finally
+
+        var wait = Stopwatch.StartNew();
+        while (routers.Any(r => r.GetFleetStatus()!.State != FleetConnectionState.Connected) && wait.Elapsed < TimeSpan.FromSeconds(15))
         {
-            if (!redis.HasExited)
-            {
-                redis.Kill();
-                redis.WaitForExit(5000);
-            }
-
-            redis.Dispose();
+            await Task.Delay(10);
         }
+
+        await Task.Delay(500); // start-up reads and first leases done: the window measures the steady workload
+
+        Snapshot before = await SnapshotAsync(server);
+        long[] sentBefore = routers.Select(r => r.Fleet!.CommandsSent).ToArray();
+        var clock = Stopwatch.StartNew();
+        e0.FailWhen = () => clock.Elapsed >= FailFrom && clock.Elapsed < FailUntil;
+        int failed = 0;
+        int openings = 0;
+        Task[] loops = routers.Select((router, index) => Task.Run(async () =>
+        {
+            var options = new ChatOptions().WithRouting(r => r.Tenant = Tenant);
+            List<ChatMessage> messages = [new(ChatRole.User, "hello")];
+            double interval = Duration.TotalMilliseconds / RequestsPerInstance;
+            bool wasOpen = false;
+            for (int k = 0; k < RequestsPerInstance; k++)
+            {
+                double due = (k * interval) + (index * interval / n);
+                double ahead = due - clock.Elapsed.TotalMilliseconds;
+                if (ahead > 1)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(ahead));
+                }
+
+                try
+                {
+                    _ = await router.GetResponseAsync(messages, options);
+                }
+                catch (Exception)
+                {
+                    _ = Interlocked.Increment(ref failed);
+                }
+
+                bool open = router.GetSnapshot()[0].Health == HealthState.Open;
+                if (open && !wasOpen)
+                {
+                    _ = Interlocked.Increment(ref openings);
+                }
+
+                wasOpen = open;
+            }
+        })).ToArray();
+        await Task.WhenAll(loops);
+        double seconds = clock.Elapsed.TotalSeconds;
+        long roundTrips = routers.Select((r, i) => r.Fleet!.CommandsSent - sentBefore[i]).Sum();
+        Snapshot after = await SnapshotAsync(server);
+        long subscribers = (long)(await server.Multiplexer.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", "scale:llmrouter:events"))[1];
+
+        var byCommand = new Dictionary<string, long>();
+        foreach ((string name, long calls) in after.Calls)
+        {
+            long delta = calls - before.Calls.GetValueOrDefault(name);
+            if (delta > 0 && !Own.Contains(name))
+            {
+                byCommand[name] = delta;
+            }
+        }
+
+        long publishes = byCommand.GetValueOrDefault("publish");
+        var row = new Row(n, n * RequestsPerInstance, byCommand.Values.Sum(), roundTrips, seconds, publishes, publishes * subscribers,
+            after.Keys, after.UsedMemory, after.UsedMemory - before.UsedMemory, byCommand, [e0.Served, e1.Served, e2.Served], failed, openings);
+        foreach (ServiceProvider provider in providers)
+        {
+            await provider.DisposeAsync();
+        }
+
+        Console.WriteLine($"// {n} instance(s) done: {row.Commands} commands, {subscribers} subscribers");
+        return row;
     }
 
     private static async Task<ConnectionMultiplexer> ConnectAdminAsync(string endpoint)

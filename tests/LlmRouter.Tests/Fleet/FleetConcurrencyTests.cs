@@ -1,3 +1,4 @@
+using LlmRouter.Simulation;
 using LlmRouter.Tests.TestSupport;
 using Microsoft.Extensions.AI;
 
@@ -50,7 +51,7 @@ public sealed class FleetConcurrencyTests(RedisServer redis, ITestOutputHelper o
         // Nothing listens on this port: the instances never connect, and still hold their configured share.
         using var fleet = new FleetCluster(
             3,
-            $"127.0.0.1:{RedisServer.FreePort()},connectTimeout=200,abortConnect=false",
+            $"127.0.0.1:{LoopbackRedis.FreePort()},connectTimeout=200,abortConnect=false",
             configure: o => o.FallbackShare = 0.5,
             primary: e => e.MaxConcurrency = Limit);
 

@@ -1,10 +1,11 @@
 using LlmRouter.ChaosDemo;
+using LlmRouter.Tests.TestSupport;
 
 namespace LlmRouter.Tests.Samples;
 
 /// <summary>The chaos demo, the README's main job: its arguments, its reproducibility, and what it measures.</summary>
 [Collection(LlmRouter.Tests.Reliability.IsolatedReliabilityDefinition.Name)]
-public sealed class ChaosDemoTests
+public sealed class ChaosDemoTests(RedisServer redis) : IClassFixture<RedisServer>
 {
     [Theory]
     [InlineData(new[] { "--days", "0" }, "--days")]
@@ -16,6 +17,14 @@ public sealed class ChaosDemoTests
     [InlineData(new[] { "--seed" }, "--seed needs a value")]
     [InlineData(new[] { "--out", "--streaming" }, "--out needs a value")]
     [InlineData(new[] { "--colour" }, "Unknown argument '--colour'")]
+    [InlineData(new[] { "--fleet", "1" }, "--fleet must be a whole number between 2 and 16")]
+    [InlineData(new[] { "--fleet", "17" }, "--fleet must be a whole number between 2 and 16")]
+    [InlineData(new[] { "--fleet", "2.5" }, "--fleet")]
+    [InlineData(new[] { "--fleet", "many" }, "--fleet")]
+    [InlineData(new[] { "--fleet" }, "--fleet needs a value")]
+    [InlineData(new[] { "--fleet", "--redis", "localhost" }, "--fleet needs a value")]
+    [InlineData(new[] { "--fleet", "3", "--redis" }, "--redis needs a value")]
+    [InlineData(new[] { "--redis", "localhost:6379" }, "--redis is used only with --fleet")]
     public void BadArguments_AreRejectedNamingTheArgument(string[] args, string named)
     {
         ArgumentException error = Assert.Throws<ArgumentException>(() => ChaosOptions.Parse(args));
@@ -28,6 +37,51 @@ public sealed class ChaosDemoTests
         ChaosOptions options = ChaosOptions.Parse(["--seed", "9", "--days", "2", "--rate", "1.5", "--scenario", "OUTAGES", "--streaming", "--out", "x.svg"]);
 
         Assert.Equal(new ChaosOptions { Seed = 9, Days = 2, Rate = 1.5, Scenario = Scenario.Outages, Streaming = true, ChartPath = "x.svg" }, options);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--fleet", "2" }, 2, null)]
+    [InlineData(new[] { "--fleet", "16", "--redis", "redis.internal:6380,password=x" }, 16, "redis.internal:6380,password=x")]
+    [InlineData(new[] { "--redis", "localhost", "--fleet", "3", "--seed", "8" }, 3, "localhost")]
+    public void FleetArguments_AreParsed(string[] args, int instances, string? server)
+    {
+        ChaosOptions options = ChaosOptions.Parse(args);
+
+        Assert.Equal(instances, options.Fleet);
+        Assert.Equal(server, options.Redis);
+    }
+
+    [Fact]
+    public void NoFleetArgument_KeepsTheSimulatedMonth()
+    {
+        ChaosOptions options = ChaosOptions.Parse([]);
+
+        Assert.Null(options.Fleet);
+        Assert.Null(options.Redis);
+        Assert.Contains("--fleet N", ChaosOptions.Usage, StringComparison.Ordinal);
+        Assert.Contains("--redis", ChaosOptions.Usage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fleet_SharedState_WastesFewerCallsPerOutage_AndHoldsTheRateLimitIndependentRoutersOvershoot()
+    {
+        redis.Require();
+
+        // Real time, short: 4 s per mode, two outages of alpha, bravo limited to 10 requests a minute while the fleet
+        // sends it several times that during the outages. Orderings and inequalities only: a loaded machine shifts counts.
+        var scenario = new FleetScenario(Instances: 3, Seed: 11, Duration: TimeSpan.FromSeconds(4), Outages: 2, RatePerInstance: 20, RequestsPerMinute: 10);
+
+        FleetResult independent = await FleetRun.RunAsync(scenario, redis: null, TestContext.Current.CancellationToken);
+        FleetResult shared = await FleetRun.RunAsync(scenario, redis.ConnectionString, TestContext.Current.CancellationToken);
+
+        Assert.Equal(independent.Requests, shared.Requests);
+        Assert.True(independent.SuccessRate >= 0.99 && shared.SuccessRate >= 0.99, $"charlie stays up ({independent.SuccessRate}, {shared.SuccessRate})");
+        Assert.True(shared.WastedPerOutage < independent.WastedPerOutage,
+            $"the fleet opens alpha once for all instances: {shared.WastedPerOutage} calls per outage vs {independent.WastedPerOutage}");
+        Assert.True(shared.ProbesPerRecovery < independent.ProbesPerRecovery,
+            $"one instance probes for the fleet: {shared.ProbesPerRecovery} probes per recovery vs {independent.ProbesPerRecovery}");
+        Assert.True(independent.Overshoot > 0, $"each independent instance admits the whole limit: busiest minute {independent.BusiestMinute}");
+        Assert.Equal(0, shared.Overshoot);
     }
 
     [Fact]

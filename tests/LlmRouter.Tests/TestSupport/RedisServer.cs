@@ -1,12 +1,10 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using LlmRouter.Simulation;
 
 namespace LlmRouter.Tests.TestSupport;
 
 /// <summary>
 /// A real redis-server on 127.0.0.1 and a free port, started for a test class and killed after it; can be stopped and
-/// started again mid-test to simulate an outage. No persistence.
+/// started again mid-test to simulate an outage. No persistence. Starts through the samples' <see cref="LoopbackRedis"/>.
 /// </summary>
 /// <remarks>
 /// When redis-server is not installed, tests that need it are skipped locally with the reason, and fail under CI
@@ -14,16 +12,16 @@ namespace LlmRouter.Tests.TestSupport;
 /// </remarks>
 public sealed class RedisServer : IAsyncLifetime
 {
-    private Process? _process;
+    private LoopbackRedis? _server;
 
     public int Port { get; private set; }
 
     /// <summary>Gets the StackExchange.Redis configuration string, with short timeouts so an outage is felt fast.</summary>
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=500,syncTimeout=500,asyncTimeout=500,connectRetry=0";
 
-    public bool Available => _process is { HasExited: false };
+    public bool Available => _server is { HasExited: false };
 
-    public static string? Executable { get; } = Find();
+    public static string? Executable => LoopbackRedis.Executable;
 
     public async ValueTask InitializeAsync()
     {
@@ -32,7 +30,7 @@ public sealed class RedisServer : IAsyncLifetime
             return;
         }
 
-        Port = FreePort();
+        Port = LoopbackRedis.FreePort();
         await StartAsync();
     }
 
@@ -58,71 +56,30 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>Kills the server (an outage); <see cref="StartAsync"/> brings it back on the same port, empty.</summary>
     public void Kill()
     {
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
+        _server?.Dispose();
+        _server = null;
     }
 
-    public async Task StartAsync()
+    /// <summary>Starts the server on <see cref="Port"/> and waits until it answers; leaves it unavailable if it does not.</summary>
+    public Task StartAsync()
     {
-        var start = new ProcessStartInfo(Executable!)
-        {
-            ArgumentList = { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        _process.OutputDataReceived += static (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
-        // Ready when it accepts a connection (real time: a process start is outside the router's clock).
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        // A process start is outside the router's clock: the readiness wait is real time, off the test's thread.
+        return Task.Run(() =>
         {
             try
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
+                _server = LoopbackRedis.Start(Port);
             }
-            catch (SocketException)
+            catch (InvalidOperationException)
             {
-                await Task.Delay(20);
+                _server = null;
             }
-        }
-
-        Kill();
+        });
     }
 
     public ValueTask DisposeAsync()
     {
         Kill();
-        _process?.Dispose();
         return ValueTask.CompletedTask;
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string? Find()
-    {
-        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
-        {
-            string candidate = Path.Combine(directory, "redis-server");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 }

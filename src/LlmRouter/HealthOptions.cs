@@ -71,6 +71,16 @@ public sealed class HealthOptions
     /// </remarks>
     public bool WaitForRecoveryAfterFailures { get; set; }
 
+    /// <summary>Gets or sets the longest a half-open probe may take (for a stream, to its first output); <see langword="null"/> for the attempt's own timeouts.</summary>
+    /// <remarks>
+    /// Default <see langword="null"/>. Between 1 ms and 1 day; never longer than the attempt timeout. A probe's purpose is
+    /// to learn whether the endpoint answers again; one sent to a provider that accepts connections and never answers
+    /// holds the endpoint's only probe slot for the whole attempt timeout, during which nobody may try the endpoint, even
+    /// if it recovered meanwhile. Set it to a few times the endpoint's usual latency: a probe that times out counts as a
+    /// failed probe (the break doubles), so a value below the slow answers of a healthy endpoint keeps it open longer.
+    /// </remarks>
+    public TimeSpan? ProbeTimeout { get; set; }
+
     /// <summary>Gets or sets how long an endpoint stays open after an authentication or configuration failure (401, 403, 404).</summary>
     /// <remarks>Default 5 minutes: such an endpoint stays broken until someone fixes its key or model name. Between 0 and 1 day.</remarks>
     public TimeSpan AuthFailureCooldown { get; set; } = TimeSpan.FromMinutes(5);

@@ -108,6 +108,10 @@ internal sealed class LlmRouterOptionsValidator : IValidateOptions<LlmRouterOpti
         CheckFraction("Health:CanaryShare", health.CanaryShare, 0, 1, errors);
         CheckNotNegative("Health:SlowStartDuration", health.SlowStartDuration, errors);
         CheckNotNegative("Health:AllOpenMaxWait", health.AllOpenMaxWait, errors);
+        if (health.ProbeTimeout is { } probeTimeout)
+        {
+            CheckBetween("Health:ProbeTimeout", probeTimeout, TimeSpan.FromMilliseconds(1), MaxDuration, errors);
+        }
         CheckNotNegative("Health:AuthFailureCooldown", health.AuthFailureCooldown, errors);
         CheckNotNegative("Health:DefaultRateLimitCooldown", health.DefaultRateLimitCooldown, errors);
         CheckNotNegative("Health:MaxRateLimitCooldown", health.MaxRateLimitCooldown, errors);

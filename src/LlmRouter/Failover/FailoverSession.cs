@@ -39,6 +39,7 @@ internal sealed class FailoverSession
     private bool _remembersConversation;
     private bool _probesEarly;
     private bool _awaitedRecovery;
+    private bool _lastResortUsed;
 
     /// <summary>Until when (a timestamp) a request whose attempts all failed may wait for an endpoint to recover.</summary>
     private readonly long _recoveryDeadline;
@@ -229,6 +230,24 @@ internal sealed class FailoverSession
 
     /// <summary>Keeps in the plan only the attempts that match; used to continue an interrupted stream on capable endpoints.</summary>
     public void KeepOnly(Predicate<RouterEndpoint> match) => _ = Materialize().RemoveAll(entry => !match(entry.Endpoint));
+
+    /// <summary>
+    /// Keeps only the planned attempts on endpoints <paramref name="match"/> accepts; when none is left, plans
+    /// <paramref name="lastResort"/> (the endpoint whose stream broke off) once more, if it accepts it too and is not open,
+    /// once per request: a continuation asks for what follows the output already delivered, so the same endpoint
+    /// repeats nothing.
+    /// </summary>
+    public void KeepOnly(Predicate<RouterEndpoint> match, RouterEndpoint? lastResort)
+    {
+        List<PlanEntry> queue = Materialize();
+        _ = queue.RemoveAll(entry => !match(entry.Endpoint));
+        if (queue.Count == 0 && lastResort is not null && !_lastResortUsed && match(lastResort) &&
+            lastResort.Health.StateAt(_runtime.TimeProvider.GetTimestamp()) is HealthState.Healthy or HealthState.Degraded)
+        {
+            _lastResortUsed = true; // once per request: a connection that keeps breaking ends the stream
+            queue.Add(new PlanEntry(lastResort, int.MaxValue, 0));
+        }
+    }
 
     /// <summary>Takes the attempt's share of the endpoint's limits; false (health admission undone) when it is at one.</summary>
     private bool TryTakeLimits(ref PlanEntry entry, Admission admission)

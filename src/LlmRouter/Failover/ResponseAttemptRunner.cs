@@ -18,7 +18,7 @@ internal sealed class ResponseAttemptRunner : AttemptRunner<ChatResponse>
     }
 
     protected override AttemptScope CreateScope(PlanEntry entry) =>
-        new(Runtime.TimeProvider, Runtime.AttemptTimeoutFor(entry.Endpoint), _cancellationToken);
+        new(Runtime.TimeProvider, Runtime.ForAdmission(Runtime.AttemptTimeoutFor(entry.Endpoint), entry.Admission), _cancellationToken);
 
     protected override Task<ChatResponse> StartAttempt(PlanEntry entry, AttemptScope scope)
     {

@@ -80,6 +80,10 @@ internal sealed class RouterRuntime
 
     public TimeSpan AttemptTimeoutFor(RouterEndpoint endpoint) => endpoint.Options.AttemptTimeout ?? Options.AttemptTimeout;
 
+    /// <summary>An attempt's timeout (for a stream, its first output's): <paramref name="timeout"/>, or the probe timeout when the attempt is a half-open probe and that is shorter.</summary>
+    public TimeSpan ForAdmission(TimeSpan timeout, Admission admission) =>
+        admission == Admission.Probe && Options.Health.ProbeTimeout is { } probe ? Shorter(probe, timeout) : timeout;
+
     /// <summary>The longest wait for a stream's first output: fixed, or a multiple of the endpoint's p95 time to first token; never above the attempt timeout.</summary>
     public TimeSpan FirstTokenTimeoutFor(RouterEndpoint endpoint)
     {

@@ -20,6 +20,15 @@ internal sealed class CandidateSelector
     [ThreadStatic]
     private static CandidateEntry[]? t_entries;
 
+    [ThreadStatic]
+    private static HealthStatus[]? t_statuses;
+
+    [ThreadStatic]
+    private static EndpointSnapshot[]? t_snapshots;
+
+    /// <summary>The latest decision made while every candidate was healthy, handed out again while nothing it was made from changed.</summary>
+    private SteadyDecision? _steady;
+
     /// <summary>The latest decisions, handed out again while nothing they say changes.</summary>
     private readonly RecentDecisions _recent;
 
@@ -83,7 +92,9 @@ internal sealed class CandidateSelector
 
         foreach (RouterEndpoint endpoint in constrained.Candidates)
         {
-            if (endpoint.Health.StateAt(now) is not (HealthState.Open or HealthState.HalfOpen))
+            // Open, or cooling down (a 429's Retry-After) until before the deadline: the plan then waits for it.
+            if (endpoint.Health.StateAt(now) is not (HealthState.Open or HealthState.HalfOpen) &&
+                !(endpoint.Cooldown.IsCoolingDown(now) && endpoint.Cooldown.Deadline <= deadline))
             {
                 return null;
             }
@@ -229,6 +240,33 @@ internal sealed class CandidateSelector
         bool returning = affine && ConversationKey.IsReturning(messages, hints);
         ulong conversation = returning ? ConversationKey.Of(messages, hints, out _) : ConversationKey.None;
 
+        // The steady case: every candidate healthy and nothing the latest such decision was made from changed (health,
+        // snapshots, options, the request's size): hand it out again without ranking, after the exploration draw.
+        IRoutingStrategy strategy = _strategy();
+        long now = _runtime.TimeProvider.GetTimestamp();
+        SteadyRanking steady = !returning && constrained.Exclusions is null && !constrained.Reorders && constrained.PinReason is null
+            ? strategy.Steady
+            : SteadyRanking.Never;
+        int promptTokens = 0;
+        double outputCap = double.NaN;
+        double explorationDraw = double.NaN;
+        if (steady != SteadyRanking.Never)
+        {
+            if (steady == SteadyRanking.SnapshotsAndRequestSize)
+            {
+                promptTokens = new RoutingRequest(messages, forwarded, streaming, now).EstimatePromptTokens();
+                outputCap = forwarded?.MaxOutputTokens is { } max ? max : double.NaN;
+            }
+
+            if (Volatile.Read(ref _steady) is { } kept &&
+                kept.Holds(candidates, _runtime.Options, strategy, streaming, promptTokens, outputCap, now) &&
+                !(strategy.Explores && count > 1 && ExploresNow(kept.LeaderSnapshot, out explorationDraw)))
+            {
+                RouterEndpoint[] steadyPlan = constrained.NoFallbacks && kept.Decision.Plan.Length > 1 ? [kept.Decision.Plan[0]] : kept.Decision.Plan;
+                return new RoutedRequest(steadyPlan, forwarded, kept.Decision, conversation, returning, false, affine);
+            }
+        }
+
         // The working entries live in a per-thread buffer: only what the explanation needs is copied out, into the
         // decision. Taken out while in use, so that a plan made on this thread meanwhile (a custom scorer calling a
         // router) works in a buffer of its own.
@@ -239,8 +277,17 @@ internal sealed class CandidateSelector
             buffer = new CandidateEntry[Math.Max(count, 8)];
         }
 
+        // What a steady decision would be made from, read before deciding: a change meanwhile makes the kept one not hold.
+        HealthStatus[]? statuses = null;
+        EndpointSnapshot[]? snapshots = null;
+        if (steady != SteadyRanking.Never && !AllHealthy(candidates, now, out statuses, out snapshots))
+        {
+            steady = SteadyRanking.Never;
+        }
+
         Span<CandidateEntry> entries = buffer.AsSpan(0, count);
-        RoutingDecision decision = Decide(constrained, entries, messages, forwarded, streaming, returning ? conversation : ConversationKey.None);
+        RoutingDecision decision = Decide(
+            constrained, entries, messages, forwarded, streaming, returning ? conversation : ConversationKey.None, strategy, now, explorationDraw, out bool reused, out bool explored);
 
         // Drop the references to endpoints, so that the buffer keeps no router alive.
         foreach (ref CandidateEntry entry in entries)
@@ -249,6 +296,21 @@ internal sealed class CandidateSelector
         }
 
         t_entries = buffer;
+
+        // Kept as the steady decision once it was made twice from the same (a decision made once may be a passing one).
+        if (steady != SteadyRanking.Never && reused && !explored && decision.Plan.Length == count)
+        {
+            Volatile.Write(ref _steady, new SteadyDecision(
+                candidates, statuses.AsSpan(0, count).ToArray(), snapshots.AsSpan(0, count).ToArray(), _runtime.Options, strategy, streaming, promptTokens, outputCap, decision));
+        }
+
+        if (statuses is not null)
+        {
+            statuses.AsSpan(0, count).Clear();
+            snapshots.AsSpan(0, count).Clear();
+            t_statuses = statuses;
+            t_snapshots = snapshots;
+        }
 
         // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
         RouterEndpoint[] plan = constrained.NoFallbacks && decision.Plan.Length > 1 ? [decision.Plan[0]] : decision.Plan;
@@ -263,12 +325,73 @@ internal sealed class CandidateSelector
         return new RoutedRequest(plan, forwarded, decision, conversation, returning, early, affine);
     }
 
+    /// <summary>
+    /// Whether every candidate is healthy (not degraded, ramping, open or cooling down) at <paramref name="now"/>; if so,
+    /// their health states and snapshots, in per-thread buffers the caller gives back.
+    /// </summary>
+    private static bool AllHealthy(RouterEndpoint[] candidates, long now, out HealthStatus[]? statuses, out EndpointSnapshot[]? snapshots)
+    {
+        statuses = t_statuses;
+        snapshots = t_snapshots;
+        t_statuses = null;
+        t_snapshots = null;
+        if (statuses is null || statuses.Length < candidates.Length || snapshots is null || snapshots.Length < candidates.Length)
+        {
+            statuses = new HealthStatus[Math.Max(candidates.Length, 8)];
+            snapshots = new EndpointSnapshot[statuses.Length];
+        }
+
+        for (int i = 0; i < candidates.Length; i++)
+        {
+            RouterEndpoint endpoint = candidates[i];
+            HealthStatus status = endpoint.Health.Status;
+            statuses[i] = status;
+            snapshots[i] = endpoint.Metrics.Snapshot;
+            if (status.State != HealthState.Healthy || status.RampStart != 0 || endpoint.Cooldown.IsCoolingDown(now))
+            {
+                t_statuses = statuses; // not steady: nothing to keep, the buffers go back at once
+                t_snapshots = snapshots;
+                statuses.AsSpan(0, i + 1).Clear();
+                snapshots.AsSpan(0, i + 1).Clear();
+                statuses = null;
+                snapshots = null;
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The exploration draw, as <see cref="Explore"/> makes it: whether this request explores (the draw is kept for it).</summary>
+    private bool ExploresNow(EndpointSnapshot leader, out double draw)
+    {
+        ScoringOptions scoring = _runtime.Options.Scoring;
+        if (scoring.ExplorationShare <= 0 || leader.SampleCount < scoring.MinSamples)
+        {
+            draw = double.NaN;
+            return false;
+        }
+
+        draw = _runtime.Random();
+        return draw < scoring.ExplorationShare;
+    }
+
     private RoutingDecision Decide(
-        in ConstrainedCandidates constrained, Span<CandidateEntry> entries, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, ulong returningConversation)
+        in ConstrainedCandidates constrained,
+        Span<CandidateEntry> entries,
+        IList<ChatMessage> messages,
+        ChatOptions? forwarded,
+        bool streaming,
+        ulong returningConversation,
+        IRoutingStrategy strategy,
+        long now,
+        double explorationDraw,
+        out bool reused,
+        out bool explored)
     {
         RouterEndpoint[] candidates = constrained.Candidates;
-        long now = _runtime.TimeProvider.GetTimestamp();
-        IRoutingStrategy strategy = _strategy();
+        reused = false;
+        explored = false;
         int count = candidates.Length;
         for (int i = 0; i < count; i++)
         {
@@ -298,9 +421,10 @@ internal sealed class CandidateSelector
         {
             why = "conversation affinity (the endpoint served the conversation's previous turn)";
         }
-        else if (strategy.Explores && !constrained.Reorders && count > 1 && Explore(order, entries))
+        else if (strategy.Explores && !constrained.Reorders && count > 1 && Explore(order, entries, explorationDraw))
         {
             why = "exploration";
+            explored = true;
         }
 
         // Health pass: each candidate gets its group once (the canary draw is random), then the plan is laid out
@@ -412,6 +536,7 @@ internal sealed class CandidateSelector
         RoutingDecision? latest = _recent.Latest(plan, candidates);
         if (latest is not null && constrained.Exclusions is null && latest.Describes(candidates, entries, plan, scored, packedHealth, why, passedOver, passedGroup))
         {
+            reused = true;
             return latest;
         }
 
@@ -643,14 +768,17 @@ internal sealed class CandidateSelector
     }
 
     /// <summary>Now and then puts another candidate first to keep learning: one with too few attempts if any, else any other.</summary>
-    private bool Explore(Span<int> order, Span<CandidateEntry> entries)
+    /// <param name="order">The strategy's order, changed in place when exploring.</param>
+    /// <param name="entries">The ranked candidates.</param>
+    /// <param name="draw">The exploration draw when the steady check already made it; NaN to draw here.</param>
+    private bool Explore(Span<int> order, Span<CandidateEntry> entries, double draw)
     {
         ScoringOptions scoring = _runtime.Options.Scoring;
 
         // While the leader itself is unmeasured there is nothing to weigh it against: it gathers samples first.
         if (scoring.ExplorationShare <= 0 ||
             entries[order[0]].Endpoint.Metrics.Snapshot.SampleCount < scoring.MinSamples ||
-            _runtime.Random() >= scoring.ExplorationShare)
+            (double.IsNaN(draw) ? _runtime.Random() : draw) >= scoring.ExplorationShare)
         {
             return false;
         }

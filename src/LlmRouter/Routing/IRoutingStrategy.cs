@@ -13,5 +13,8 @@ internal interface IRoutingStrategy
     /// <summary>Gets a value indicating whether the selector may explore (put a candidate other than the best first, now and then).</summary>
     bool Explores { get; }
 
+    /// <summary>Gets what the ranking depends on, so that the selector may hand out a steady decision again without ranking.</summary>
+    SteadyRanking Steady { get; }
+
     void Rank(Span<CandidateEntry> candidates, in RoutingRequest request);
 }

@@ -11,6 +11,8 @@ internal sealed class LowestCostRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
+    public SteadyRanking Steady => SteadyRanking.SnapshotsAndRequestSize;
+
     public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         int promptTokens = request.EstimatePromptTokens();

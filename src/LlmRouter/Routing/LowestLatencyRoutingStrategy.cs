@@ -12,6 +12,8 @@ internal sealed class LowestLatencyRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
+    public SteadyRanking Steady => SteadyRanking.Snapshots;
+
     public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         int minSamples = _runtime.Options.Scoring.MinSamples;

@@ -7,6 +7,8 @@ internal sealed class OrderedRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
+    public SteadyRanking Steady => SteadyRanking.Snapshots;
+
     public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         foreach (ref CandidateEntry candidate in candidates)

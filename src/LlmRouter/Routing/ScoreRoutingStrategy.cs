@@ -29,6 +29,8 @@ internal sealed class ScoreRoutingStrategy : IRoutingStrategy
 
     public bool Explores => true;
 
+    public SteadyRanking Steady => _scorer is null ? SteadyRanking.SnapshotsAndRequestSize : SteadyRanking.Never;
+
     public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         ScoringOptions options = _runtime.Options.Scoring;

@@ -16,6 +16,8 @@ internal sealed class WeightedRandomRoutingStrategy : IRoutingStrategy
 
     public bool Explores => false;
 
+    public SteadyRanking Steady => SteadyRanking.Never;
+
     public void Rank(Span<CandidateEntry> candidates, in RoutingRequest request)
     {
         foreach (ref CandidateEntry candidate in candidates)

@@ -21,7 +21,7 @@ internal sealed class StreamAttemptRunner : AttemptRunner<GateAttempt>
     }
 
     protected override AttemptScope CreateScope(PlanEntry entry) =>
-        new(Runtime.TimeProvider, Runtime.FirstTokenTimeoutFor(entry.Endpoint), _cancellationToken, Runtime.StallTimeoutFor(entry.Endpoint));
+        new(Runtime.TimeProvider, Runtime.ForAdmission(Runtime.FirstTokenTimeoutFor(entry.Endpoint), entry.Admission), _cancellationToken, Runtime.StallTimeoutFor(entry.Endpoint));
 
     protected override Task<GateAttempt> StartAttempt(PlanEntry entry, AttemptScope scope) =>
         _executor.OpenAttemptAsync(entry, scope, _messages, _options, Session.HasContentFilterFallback());

@@ -280,7 +280,10 @@ internal sealed class StreamingFailoverExecutor
             return null;
         }
 
-        session.KeepOnly(static candidate => candidate.Options.SupportsContinuation);
+        // The same endpoint continues only as a last resort, and never a conversation whose state the provider holds: its
+        // stored turn may already hold the part delivered.
+        bool providerState = options is { ConversationId: not null } or { ContinuationToken: not null };
+        session.KeepOnly(static candidate => candidate.Options.SupportsContinuation, lastResort: providerState ? null : endpoint);
         Log.ContinuingStream(_runtime.Logger, endpoint.Name, classification.Kind, failure.GetType().Name);
         List<ChatMessage> continuation = [.. messages, new(ChatRole.Assistant, partial), new(ChatRole.User, _runtime.Options.Streaming.ContinuationPrompt)];
         try

@@ -111,7 +111,7 @@ public sealed class ResidencyTests
         string tally = $"{string.Join(", ", outcomes)}; eu-1 {eu1.Calls} calls, eu-2 {eu2.Calls}";
         Assert.True(outcomes.GetValueOrDefault("served") >= 7_000, tally);
         Assert.True(outcomes.Count > 1, "the phase where every EU endpoint fails must end in typed errors: " + tally);
-        Assert.True(hedged > 0 && continued > 0, $"hedges {hedged}, continuations {continued}");
+        Assert.True(hedged > 0 && continued > 0, $"hedges {hedged}, continuations {continued} {tally}");
     }
 
     [Fact]

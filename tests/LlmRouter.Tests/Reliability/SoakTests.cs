@@ -57,6 +57,7 @@ public sealed class SoakTests
                     o.Health.MaxBreakDuration = TimeSpan.FromSeconds(60);
                     o.Health.ProbeEarlyWhenAllOpen = true; // with the default (wait up to 5 s, then fail) the full soak measured 92.8%
                     o.Health.WaitForRecoveryAfterFailures = true;
+                    o.Health.ProbeTimeout = TimeSpan.FromSeconds(2);
 
                 },
                 null,

@@ -103,14 +103,11 @@ internal sealed class FleetMirror : IDisposable
         ShareConcurrency(_leaser.Share);
         _budgets = new FleetBudgets(options.KeyPrefix, runtime, endpoints);
 
+        // Every endpoint gets both quotas, used only while it has the limit: a limit added by a live options change is
+        // the fleet's from its first request, as one configured at start-up.
         FleetQuota? NewQuota(FleetEndpoint endpoint, string kind, long limit)
         {
-            if (limit <= 0)
-            {
-                return null;
-            }
-
-            var quota = new FleetQuota(endpoint.Endpoint.Name, kind, limit) { Starved = Wake };
+            var quota = new FleetQuota(endpoint.Endpoint.Name, kind, limit) { Starved = Wake, FallbackShare = options.FallbackShare ?? 1 };
             quotas.Add(quota);
             return quota;
         }
@@ -127,11 +124,11 @@ internal sealed class FleetMirror : IDisposable
     /// <summary>Gets how many Redis commands the mirror sent (all from its background loop); for tests.</summary>
     internal long CommandsSent => Interlocked.Read(ref _commands);
 
-    /// <summary>Gets the fleet-wide requests-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
+    /// <summary>Gets the fleet-wide requests-per-minute quota of an endpoint (its limit is 0 while the endpoint has none).</summary>
     /// <remarks><c>EndpointLimits</c> takes from it beside its local limiter (attached at construction).</remarks>
     internal FleetQuota? RequestQuota(int endpointIndex) => _endpoints[endpointIndex].Requests;
 
-    /// <summary>Gets the fleet-wide tokens-per-minute quota of an endpoint; <see langword="null"/> when it has no such limit.</summary>
+    /// <summary>Gets the fleet-wide tokens-per-minute quota of an endpoint (its limit is 0 while the endpoint has none).</summary>
     internal FleetQuota? TokenQuota(int endpointIndex) => _endpoints[endpointIndex].Tokens;
 
     internal FleetQuotaLeaser Leaser => _leaser;

@@ -6,6 +6,11 @@ namespace LlmRouter;
 /// published from a bounded queue in the background. Only endpoint names, deadlines and counters go to Redis: no
 /// prompt or response text, no API key; tenant names only those configured with a budget, and only while
 /// <see cref="ShareBudgets"/> is on.
+/// <para>
+/// Read once, when the router is built (the connection, the key prefix and the background loop's timings): unlike the
+/// router's own options, a change through <c>IOptionsMonitor</c> applies at the next start. The endpoints' limits and
+/// budgets that fleet mode shares do change live, including a limit an endpoint gets after start-up.
+/// </para>
 /// </remarks>
 public sealed class RedisFleetOptions
 {

@@ -20,6 +20,30 @@ public sealed class FleetMirrorTests
     }
 
     [Fact]
+    public void LimitAddedByALiveOptionsChange_IsTheFleets()
+    {
+        var time = new FakeTimeProvider();
+        using RouterChatClient router = RouterFactory.Create(time, null, new ScriptedChatClient("a").Answers("ok", always: true));
+        var options = new RedisFleetOptions { KeyPrefix = "unit", FallbackShare = 0.5 };
+        using var mirror = new FleetMirror(options, router.Endpoints, router.Runtime, NullLogger.Instance, _ => new TaskCompletionSource<IConnectionMultiplexer>().Task, ownsConnection: false);
+        router.AttachFleet(mirror);
+        EndpointLimits limits = router.Endpoints[0].Limits!;
+        limits.Configure(new EndpointOptions());
+        Assert.Null(limits.AtLimit(0)); // no limit yet
+
+        // The endpoint gets a limit of 60 per minute after start-up; Redis has not answered: this instance's half.
+        limits.Configure(new EndpointOptions { RequestsPerMinute = 60 });
+        for (int i = 0; i < 30; i++)
+        {
+            Assert.NotNull(limits.TryAcquire(0));
+        }
+
+        Assert.Null(limits.TryAcquire(0));
+        Assert.Equal("RequestsPerMinute (60) reached by the fleet", limits.AtLimit(0));
+        Assert.Equal(60, mirror.RequestQuota(0)!.Limit);
+    }
+
+    [Fact]
     public void PublishQueue_WhenFull_DropsTheOldestAndCountsThem()
     {
         (RouterChatClient router, _, _) = Build(capacity: 16);

@@ -59,13 +59,14 @@ public sealed class HealthOptions
     /// </remarks>
     public bool ProbeEarlyWhenAllOpen { get; set; }
 
-    /// <summary>Gets or sets a value indicating whether a request whose attempts all failed, leaving every candidate open, waits for the first recovery and tries once more.</summary>
+    /// <summary>Gets or sets a value indicating whether a request whose attempts all failed looks once more for an endpoint it has not failed on, waiting for one to recover.</summary>
     /// <remarks>
     /// Default <see langword="false"/>: the request throws <see cref="AllEndpointsFailedException"/> as soon as its plan
-    /// is spent. When <see langword="true"/>, and its failures (or others') left every candidate open or half-open, it
-    /// waits as a request arriving at that moment would, for a break to end or another request's probe to succeed,
-    /// within <see cref="AllOpenMaxWait"/> of its first attempt, then makes one more attempt, paid from the retry budget
-    /// (<see cref="RetryOptions.BudgetRatio"/>); it never probes early. Without a recovery in time it throws as before,
+    /// is spent. When <see langword="true"/>, it plans once more, leaving out the endpoints it failed on that are still
+    /// closed: an endpoint that recovered meanwhile serves at once; otherwise it waits, as a request arriving at that
+    /// moment would, for a break to end or another request's probe to succeed, up to <see cref="AllOpenMaxWait"/> after
+    /// its plan ran out. The attempt after it is an extra one, paid from the retry budget
+    /// (<see cref="RetryOptions.BudgetRatio"/>); it never probes early. Without an endpoint in time it throws as before,
     /// having waited. A request that arrives a moment before every provider goes down then fares as one arriving a
     /// moment after; the price is a slower failure when they stay down.
     /// </remarks>

@@ -41,8 +41,7 @@ internal sealed class FailoverSession
     private bool _awaitedRecovery;
     private bool _lastResortUsed;
 
-    /// <summary>Until when (a timestamp) a request whose attempts all failed may wait for an endpoint to recover.</summary>
-    private readonly long _recoveryDeadline;
+    private Func<RouterEndpoint, bool>? _failedHere;
 
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
@@ -74,7 +73,6 @@ internal sealed class FailoverSession
         }
 
         Enqueue(request);
-        _recoveryDeadline = selector.AllOpenDeadline();
         runtime.RetryBudget.OnRequest();
     }
 
@@ -136,11 +134,12 @@ internal sealed class FailoverSession
             if (QueueCount == 0 && Attempts.Count > 0 && !_awaitedRecovery && _started < _runtime.Options.Retry.MaxAttempts &&
                 _runtime.Options.Health.WaitForRecoveryAfterFailures)
             {
-                // Every attempt failed and the plan is spent. When that left every candidate open (all down at once), wait
-                // for the first to recover, as a request arriving now would, within Health:AllOpenMaxWait of the first
-                // attempt; the attempt after the wait is an extra one, paid from the retry budget. Once per request.
+                // Every attempt failed and the plan is spent: plan once more on the endpoints not failed on (or opened
+                // since), waiting for one to become available within Health:AllOpenMaxWait. The attempt after the wait is
+                // an extra one, paid from the retry budget. Once per request.
                 _awaitedRecovery = true;
-                if (await _selector.AwaitRecoveryAsync(_messages, _options, _streaming, _recoveryDeadline, _cancellationToken).ConfigureAwait(false) is { } recovered)
+                long deadline = _selector.AllOpenDeadline();
+                if (await _selector.AwaitRecoveryAsync(_messages, _options, _streaming, deadline, _failedHere ??= FailedHere, _cancellationToken).ConfigureAwait(false) is { } recovered)
                 {
                     if (!_runtime.RetryBudget.TryWithdraw())
                     {
@@ -229,6 +228,9 @@ internal sealed class FailoverSession
     }
 
     /// <summary>Keeps in the plan only the attempts that match; used to continue an interrupted stream on capable endpoints.</summary>
+    /// <summary>Whether an attempt of this request went to <paramref name="endpoint"/>.</summary>
+    private bool FailedHere(RouterEndpoint endpoint) => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, endpoint.Name, StringComparison.Ordinal));
+
     public void KeepOnly(Predicate<RouterEndpoint> match) => _ = Materialize().RemoveAll(entry => !match(entry.Endpoint));
 
     /// <summary>

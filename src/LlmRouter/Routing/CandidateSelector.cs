@@ -68,39 +68,36 @@ internal sealed class CandidateSelector
     }
 
     /// <summary>
-    /// After every attempt of a request failed: when every candidate is now open or half-open (the failures opened them,
-    /// or they were already), waits until one may be tried again, as a new request would, up to
-    /// <paramref name="deadline"/>, and plans it; <see langword="null"/> when a candidate is still closed (the failures
-    /// stand: nothing is waiting to recover) or none recovered in time. Never probes early: the request just saw the
-    /// endpoints fail.
+    /// After every attempt of a request failed: plans the request again on the endpoints it has not failed on (or that
+    /// opened since, and may be probed), waiting, when none is available, for a break to end or another request's probe
+    /// to succeed, up to <paramref name="deadline"/>; <see langword="null"/> when none became available in time. Never
+    /// probes early: the request just saw endpoints fail. An endpoint cooling down past the deadline does not count.
     /// </summary>
     /// <param name="messages">The request's messages.</param>
     /// <param name="options">The caller's options.</param>
     /// <param name="streaming">Whether the request streams.</param>
     /// <param name="deadline">Until when (a timestamp) to wait.</param>
+    /// <param name="failedHere">Whether the request already failed on an endpoint.</param>
     /// <param name="cancellationToken">The caller's token.</param>
-    public async ValueTask<RoutedRequest?> AwaitRecoveryAsync(IList<ChatMessage> messages, ChatOptions? options, bool streaming, long deadline, CancellationToken cancellationToken)
+    public async ValueTask<RoutedRequest?> AwaitRecoveryAsync(
+        IList<ChatMessage> messages, ChatOptions? options, bool streaming, long deadline, Func<RouterEndpoint, bool> failedHere, CancellationToken cancellationToken)
     {
         ChatOptions? forwarded = _groups.Forwarded(options, out string? group);
         RoutingHints? hints = options?.AdditionalProperties is null ? null : options.GetRoutingHints();
         ConstrainedCandidates constrained = _constraints.Apply(_groups.Filter(group), messages, options, hints);
-        long now = _runtime.TimeProvider.GetTimestamp();
-        if (constrained.Candidates.Length == 0 || now >= deadline)
+        TimeProvider time = _runtime.TimeProvider;
+        if (constrained.Candidates.Length == 0 || time.GetTimestamp() >= deadline)
         {
             return null;
         }
 
-        foreach (RouterEndpoint endpoint in constrained.Candidates)
-        {
-            // Open, or cooling down (a 429's Retry-After) until before the deadline: the plan then waits for it.
-            if (endpoint.Health.StateAt(now) is not (HealthState.Open or HealthState.HalfOpen) &&
-                !(endpoint.Cooldown.IsCoolingDown(now) && endpoint.Cooldown.Deadline <= deadline))
-            {
-                return null;
-            }
-        }
+        // Left out: an endpoint the request failed on that is still closed (it would fail the same way), and one whose
+        // cool-down outlasts the wait.
+        bool Unusable(RouterEndpoint endpoint) =>
+            (failedHere(endpoint) && endpoint.Health.Status.State != HealthState.Open) ||
+            (endpoint.Cooldown.IsCoolingDown(time.GetTimestamp()) && endpoint.Cooldown.Deadline > deadline);
 
-        return await WaitUntilRecoveredAsync(constrained, messages, forwarded, streaming, hints, deadline, afterFailures: true, cancellationToken).ConfigureAwait(false);
+        return await WaitUntilRecoveredAsync(constrained, messages, forwarded, streaming, hints, deadline, Unusable, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>When a wait for a recovery that starts now ends: <see cref="HealthOptions.AllOpenMaxWait"/> from now.</summary>
@@ -164,12 +161,14 @@ internal sealed class CandidateSelector
     /// <exception cref="NoEndpointAvailableException">None recovered in time.</exception>
     private async ValueTask<RoutedRequest> WaitForRecoveryAsync(
         ConstrainedCandidates constrained, IList<ChatMessage> messages, ChatOptions? forwarded, bool streaming, RoutingHints? hints, CancellationToken cancellationToken) =>
-        await WaitUntilRecoveredAsync(constrained, messages, forwarded, streaming, hints, AllOpenDeadline(), afterFailures: false, cancellationToken).ConfigureAwait(false)
+        await WaitUntilRecoveredAsync(constrained, messages, forwarded, streaming, hints, AllOpenDeadline(), unusable: null, cancellationToken).ConfigureAwait(false)
         ?? throw new InvalidOperationException("A wait for a recovery ended without a plan."); // unreachable: it throws at its deadline
 
     /// <summary>
     /// Waits for a candidate to recover, up to <paramref name="deadline"/>, then throws (a new request) or returns
-    /// <see langword="null"/> (<paramref name="afterFailures"/>: the request's own failures are its outcome).
+    /// <see langword="null"/> (after failures, when <paramref name="unusable"/> is set: the request's own failures are
+    /// its outcome). After failures, the plan leaves out what <paramref name="unusable"/> says, and the wait never probes
+    /// early and wakes only on recoveries and breaks' ends.
     /// </summary>
     private async ValueTask<RoutedRequest?> WaitUntilRecoveredAsync(
         ConstrainedCandidates constrained,
@@ -178,9 +177,10 @@ internal sealed class CandidateSelector
         bool streaming,
         RoutingHints? hints,
         long deadline,
-        bool afterFailures,
+        Func<RouterEndpoint, bool>? unusable,
         CancellationToken cancellationToken)
     {
+        bool afterFailures = unusable is not null;
         RouterEndpoint[] candidates = constrained.Candidates;
         TimeProvider time = _runtime.TimeProvider;
         while (true)
@@ -208,6 +208,13 @@ internal sealed class CandidateSelector
             }
 
             RoutedRequest request = Plan(constrained, messages, forwarded, streaming, hints, probeEarly: !afterFailures);
+            if (unusable is not null && Array.Exists(request.Candidates, endpoint => unusable(endpoint)))
+            {
+                RouterEndpoint[] usable = Array.FindAll(request.Candidates, endpoint => !unusable(endpoint));
+                request = new RoutedRequest(
+                    usable, request.Options, request.Decision, request.Conversation, request.Returning, request.ProbesEarly, request.RemembersConversation);
+            }
+
             if (request.Candidates.Length > 0)
             {
                 return request;

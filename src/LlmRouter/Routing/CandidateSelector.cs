@@ -250,6 +250,7 @@ internal sealed class CandidateSelector
         // The steady case: every candidate healthy and nothing the latest such decision was made from changed (health,
         // snapshots, options, the request's size): hand it out again without ranking, after the exploration draw.
         IRoutingStrategy strategy = _strategy();
+        LlmRouterOptions options = _runtime.Options; // read before deciding: a reload meanwhile makes the kept decision not hold
         long now = _runtime.TimeProvider.GetTimestamp();
         SteadyRanking steady = !returning && constrained.Exclusions is null && !constrained.Reorders && constrained.PinReason is null
             ? strategy.Steady
@@ -266,7 +267,7 @@ internal sealed class CandidateSelector
             }
 
             if (Volatile.Read(ref _steady) is { } kept &&
-                kept.Holds(candidates, _runtime.Options, strategy, streaming, promptTokens, outputCap, now) &&
+                kept.Holds(candidates, options, strategy, streaming, promptTokens, outputCap, now) &&
                 !(strategy.Explores && count > 1 && ExploresNow(kept.LeaderSnapshot, out explorationDraw)))
             {
                 RouterEndpoint[] steadyPlan = constrained.NoFallbacks && kept.Decision.Plan.Length > 1 ? [kept.Decision.Plan[0]] : kept.Decision.Plan;
@@ -308,7 +309,7 @@ internal sealed class CandidateSelector
         if (steady != SteadyRanking.Never && reused && !explored && decision.Plan.Length == count)
         {
             Volatile.Write(ref _steady, new SteadyDecision(
-                candidates, statuses.AsSpan(0, count).ToArray(), snapshots.AsSpan(0, count).ToArray(), _runtime.Options, strategy, streaming, promptTokens, outputCap, decision));
+                candidates, statuses.AsSpan(0, count).ToArray(), snapshots.AsSpan(0, count).ToArray(), options, strategy, streaming, promptTokens, outputCap, decision));
         }
 
         if (statuses is not null)

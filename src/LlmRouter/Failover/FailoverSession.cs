@@ -43,6 +43,9 @@ internal sealed class FailoverSession
 
     private Func<RouterEndpoint, bool>? _failedHere;
 
+    /// <summary>What <see cref="KeepOnly(Predicate{RouterEndpoint})"/> asked for (a continuation's endpoints), kept for a plan made again later.</summary>
+    private Predicate<RouterEndpoint>? _keep;
+
     /// <param name="runtime">The router's shared runtime.</param>
     /// <param name="request">The planned request.</param>
     /// <param name="streaming">Whether the request streams.</param>
@@ -149,6 +152,10 @@ internal sealed class FailoverSession
 
                     _decision = recovered.Decision;
                     Enqueue(recovered);
+                    if (_keep is { } keep)
+                    {
+                        KeepOnly(keep); // a continuation still goes only where continuing is supported
+                    }
                 }
             }
 
@@ -231,7 +238,11 @@ internal sealed class FailoverSession
     /// <summary>Whether an attempt of this request went to <paramref name="endpoint"/>.</summary>
     private bool FailedHere(RouterEndpoint endpoint) => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, endpoint.Name, StringComparison.Ordinal));
 
-    public void KeepOnly(Predicate<RouterEndpoint> match) => _ = Materialize().RemoveAll(entry => !match(entry.Endpoint));
+    public void KeepOnly(Predicate<RouterEndpoint> match)
+    {
+        _keep = match;
+        _ = Materialize().RemoveAll(entry => !match(entry.Endpoint));
+    }
 
     /// <summary>
     /// Keeps only the planned attempts on endpoints <paramref name="match"/> accepts; when none is left, plans
@@ -241,8 +252,8 @@ internal sealed class FailoverSession
     /// </summary>
     public void KeepOnly(Predicate<RouterEndpoint> match, RouterEndpoint? lastResort)
     {
+        KeepOnly(match);
         List<PlanEntry> queue = Materialize();
-        _ = queue.RemoveAll(entry => !match(entry.Endpoint));
         if (queue.Count == 0 && lastResort is not null && !_lastResortUsed && match(lastResort) &&
             lastResort.Health.StateAt(_runtime.TimeProvider.GetTimestamp()) is HealthState.Healthy or HealthState.Degraded)
         {

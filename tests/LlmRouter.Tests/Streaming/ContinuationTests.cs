@@ -280,6 +280,30 @@ public sealed class ContinuationTests
     }
 
     [Fact]
+    public async Task Continue_WaitingForRecoveryAfterFailures_StillNeverContinuesWhereContinuingIsNotSupported()
+    {
+        // a breaks, and so does its own continuation (the last resort); the plan made again after those failures has
+        // only b, which does not support continuation.
+        var a = new TimedStreamClient("a", _time).Then(QuickThenThrows()).Then(QuickThenThrows());
+        var b = new TimedStreamClient("b", _time).Then(BrownFox());
+        using RouterChatClient router = StreamKit.Router(
+            _time,
+            o =>
+            {
+                Continue(o);
+                o.Health.WaitForRecoveryAfterFailures = true;
+            },
+            ("a", a, null),
+            ("b", b, e => e.SupportsContinuation = false));
+
+        StreamInterruptedException error = await Assert.ThrowsAsync<StreamInterruptedException>(() => StreamKit.CollectAsync(router));
+
+        Assert.StartsWith("The quick ", error.PartialText, StringComparison.Ordinal);
+        Assert.Equal(2, a.CallCount);
+        Assert.Equal(0, b.CallCount);
+    }
+
+    [Fact]
     public async Task Continue_NoEndpointSupportsContinuation_ThrowsStreamInterrupted()
     {
         var a = new TimedStreamClient("a", _time).Then(QuickThenThrows());

@@ -238,6 +238,7 @@ internal sealed class FailoverSession
     /// <summary>Whether an attempt of this request went to <paramref name="endpoint"/>.</summary>
     private bool FailedHere(RouterEndpoint endpoint) => Attempts.Exists(attempt => string.Equals(attempt.Endpoint, endpoint.Name, StringComparison.Ordinal));
 
+    /// <summary>Keeps only the planned attempts on endpoints <paramref name="match"/> accepts, now and in a plan made again later.</summary>
     public void KeepOnly(Predicate<RouterEndpoint> match)
     {
         _keep = match;

@@ -20,12 +20,6 @@ internal sealed class CandidateSelector
     [ThreadStatic]
     private static CandidateEntry[]? t_entries;
 
-    [ThreadStatic]
-    private static HealthStatus[]? t_statuses;
-
-    [ThreadStatic]
-    private static EndpointSnapshot[]? t_snapshots;
-
     /// <summary>The latest decision made while every candidate was healthy, handed out again while nothing it was made from changed.</summary>
     private SteadyDecision? _steady;
 
@@ -286,9 +280,7 @@ internal sealed class CandidateSelector
         }
 
         // What a steady decision would be made from, read before deciding: a change meanwhile makes the kept one not hold.
-        HealthStatus[]? statuses = null;
-        EndpointSnapshot[]? snapshots = null;
-        if (steady != SteadyRanking.Never && !AllHealthy(candidates, now, out statuses, out snapshots))
+        if (steady != SteadyRanking.Never && !SteadyDecision.Capture(candidates, now))
         {
             steady = SteadyRanking.Never;
         }
@@ -306,18 +298,14 @@ internal sealed class CandidateSelector
         t_entries = buffer;
 
         // Kept as the steady decision once it was made twice from the same (a decision made once may be a passing one).
-        if (steady != SteadyRanking.Never && reused && !explored && decision.Plan.Length == count)
+        if (steady != SteadyRanking.Never)
         {
-            Volatile.Write(ref _steady, new SteadyDecision(
-                candidates, statuses.AsSpan(0, count).ToArray(), snapshots.AsSpan(0, count).ToArray(), options, strategy, streaming, promptTokens, outputCap, decision));
-        }
+            if (reused && !explored && decision.Plan.Length == count)
+            {
+                Volatile.Write(ref _steady, SteadyDecision.FromCapture(candidates, options, strategy, streaming, promptTokens, outputCap, decision));
+            }
 
-        if (statuses is not null)
-        {
-            statuses.AsSpan(0, count).Clear();
-            snapshots.AsSpan(0, count).Clear();
-            t_statuses = statuses;
-            t_snapshots = snapshots;
+            SteadyDecision.ReleaseCapture(count);
         }
 
         // No fallbacks: the first endpoint only (its own retries still apply); the decision still lists every candidate.
@@ -331,43 +319,6 @@ internal sealed class CandidateSelector
         }
 
         return new RoutedRequest(plan, forwarded, decision, conversation, returning, early, affine);
-    }
-
-    /// <summary>
-    /// Whether every candidate is healthy (not degraded, ramping, open or cooling down) at <paramref name="now"/>; if so,
-    /// their health states and snapshots, in per-thread buffers the caller gives back.
-    /// </summary>
-    private static bool AllHealthy(RouterEndpoint[] candidates, long now, out HealthStatus[]? statuses, out EndpointSnapshot[]? snapshots)
-    {
-        statuses = t_statuses;
-        snapshots = t_snapshots;
-        t_statuses = null;
-        t_snapshots = null;
-        if (statuses is null || statuses.Length < candidates.Length || snapshots is null || snapshots.Length < candidates.Length)
-        {
-            statuses = new HealthStatus[Math.Max(candidates.Length, 8)];
-            snapshots = new EndpointSnapshot[statuses.Length];
-        }
-
-        for (int i = 0; i < candidates.Length; i++)
-        {
-            RouterEndpoint endpoint = candidates[i];
-            HealthStatus status = endpoint.Health.Status;
-            statuses[i] = status;
-            snapshots[i] = endpoint.Metrics.Snapshot;
-            if (status.State != HealthState.Healthy || status.RampStart != 0 || endpoint.Cooldown.IsCoolingDown(now))
-            {
-                t_statuses = statuses; // not steady: nothing to keep, the buffers go back at once
-                t_snapshots = snapshots;
-                statuses.AsSpan(0, i + 1).Clear();
-                snapshots.AsSpan(0, i + 1).Clear();
-                statuses = null;
-                snapshots = null;
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>The exploration draw, as <see cref="Explore"/> makes it: whether this request explores (the draw is kept for it).</summary>
